@@ -1,0 +1,5 @@
+import sys
+
+from onsite.cli import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""Command dispatch for ``python3 -m onsite``.
+
+Each command lives in its own module ``onsite.cmd_<name>`` exposing ``add_arguments(parser)``
+and ``run(args) -> int``. Add a command by adding one line to COMMANDS.
+"""
+
+import argparse
+import importlib
+import sys
+
+from onsite import __version__, messages
+from onsite.errors import OnsiteError
+
+# name -> (module, one-line help)
+COMMANDS = {
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="ha-installer", description="ha-bundle onsite installer")
+    parser.add_argument("--version", action="version", version="ha-bundle onsite " + __version__)
+    parser.add_argument("--lang", help="message language: en or zh_CN (default: from LANG)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in sorted(COMMANDS):
+        module_name, help_text = COMMANDS[name]
+        module = importlib.import_module(module_name)
+        cmd_parser = sub.add_parser(name, help=help_text)
+        cmd_parser.add_argument("--lang", help=argparse.SUPPRESS, dest="cmd_lang")
+        module.add_arguments(cmd_parser)
+        cmd_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    lang = getattr(args, "cmd_lang", None) or args.lang
+    messages.set_lang(lang)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args._module.run(args) or 0)
+    except OnsiteError as exc:
+        sys.stderr.write(exc.render() + "\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
