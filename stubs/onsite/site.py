@@ -22,7 +22,7 @@ SITE_VERSION = 1
 Cluster = collections.namedtuple(
     "Cluster", "vip prefix network interface vrid vrrp_version advert_int")
 Node = collections.namedtuple("Node", "name address priority")
-App = collections.namedtuple("App", "port health_url fall rise")
+App = collections.namedtuple("App", "port health_url fall rise process")
 Database = collections.namedtuple("Database", "schemas port flavour")
 Secrets = collections.namedtuple("Secrets", "replication_password seed_password vrrp_password")
 Site = collections.namedtuple("Site", "cluster nodes app database secrets source")
@@ -36,7 +36,7 @@ SCHEMA = {
         "vip": _REQUIRED, "interface": None, "vrid": 51, "vrrp_version": 2, "advert_int": 1,
     },
     "node": {"name": _REQUIRED, "address": _REQUIRED, "priority": None},
-    "app": {"port": 8081, "health_url": None, "fall": 1, "rise": 2},
+    "app": {"port": 8081, "health_url": None, "fall": 1, "rise": 2, "process": None},
     "database": {"schemas": ["itv"], "port": 3306, "flavour": None},
     "secrets": {"replication_password": None, "seed_password": None, "vrrp_password": None},
 }
@@ -49,6 +49,7 @@ FLAGS = {
     "cluster.vip": "--vip", "cluster.interface": "--interface", "cluster.vrid": "--vrid",
     "cluster.vrrp_version": "--vrrp-version", "cluster.advert_int": "--advert-int",
     "node": "--node", "app.port": "--app-port", "app.health_url": "--health-url",
+    "app.process": "--app-process",
     "database.port": "--db-port", "database.schemas": "--db-schema",
     "database.flavour": "--db-flavour",
 }
@@ -147,6 +148,7 @@ def add_arguments(parser):
                        help="a node; give it twice")
     group.add_argument("--app-port", type=_int_flag("--app-port"), help="application port (default 8081)")
     group.add_argument("--health-url", help="HTTP health URL (default: TCP connect to the app port)")
+    group.add_argument("--app-process", help="app process name for keepalived track_process (real hosts only)")
     group.add_argument("--db-port", type=_int_flag("--db-port"), help="database port (default 3306)")
     group.add_argument("--db-schema", action="append", help="database schema to replicate (repeatable)")
     group.add_argument("--db-flavour", help="mariadb or mysql-community (default: what is installed)")
@@ -190,7 +192,8 @@ def from_args(args):
         ("cluster", "vip"): args.vip, ("cluster", "interface"): args.interface,
         ("cluster", "vrid"): args.vrid, ("cluster", "vrrp_version"): args.vrrp_version,
         ("cluster", "advert_int"): args.advert_int, ("app", "port"): args.app_port,
-        ("app", "health_url"): args.health_url, ("database", "port"): args.db_port,
+        ("app", "health_url"): args.health_url, ("app", "process"): args.app_process,
+        ("database", "port"): args.db_port,
         ("database", "schemas"): args.db_schema, ("database", "flavour"): args.db_flavour,
     }
     for (table, key), value in overrides.items():
@@ -367,7 +370,11 @@ def _app(problems, rows):
         problems.add("app.health_url", "must be an http:// or https:// URL without spaces or quotes, got {!r}".format(url))
     _want_int(problems, "app.fall", a["fall"], 1, 10)
     _want_int(problems, "app.rise", a["rise"], 1, 10)
-    return App(a["port"], url, a["fall"], a["rise"])
+    process = a["process"]
+    if process is not None and (not isinstance(process, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,15}$", process)):
+        # keepalived matches the Name: of /proc/PID/status, at most 15 characters
+        problems.add("app.process", "must be a process name of 1-15 characters as `ps -o comm` shows it, got {!r}".format(process))
+    return App(a["port"], url, a["fall"], a["rise"], process)
 
 
 def _database(problems, rows):

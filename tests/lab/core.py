@@ -42,7 +42,7 @@ NODE_PATH = ":".join([str(SHIM_BIN), "/usr/local/sbin", "/usr/local/bin", "/usr/
 # may live below it
 PRIVATE_DIRS = ("/run", "/var/log", "/etc/keepalived", "/etc/firewalld", "/var/lib/ha-installer",
                 "/etc/ha-installer", "/var/lib/mysql", "/etc/my.cnf.d", "/etc/mysql",
-                "/var/lib/firewalld")
+                "/var/lib/firewalld", "/etc/nftables", "/etc/sysconfig")
 # RHEL-like MariaDB layout inside each node: /etc/my.cnf.d is what onsite writes to
 NODE_MY_CNF = """# lab node: RHEL-like layout, onsite writes its settings to /etc/my.cnf.d
 [client-server]
