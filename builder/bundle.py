@@ -141,8 +141,8 @@ def _rpm_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
 def _onsite_members() -> list[Member]:
     base = STUBS / "onsite"
     out = []
-    for path in sorted(base.rglob("*.py")):
-        if "__pycache__" in path.parts:
+    for path in sorted(base.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
             continue
         out.append(Member("onsite/" + path.relative_to(base).as_posix(), path, None, 0o644))
     if not out:

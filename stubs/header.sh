@@ -1,4 +1,5 @@
 #!/bin/sh
+{ # The whole header is one brace group, parsed before anything runs: a truncated file is a syntax error.
 # ha-installer: a self-extracting HA installer made by ha-bundle (keepalived + MySQL/MariaDB).
 # Run it as root:  sh ./ha-installer-<target>.run --help
 # Check the whole file:  sha256sum ha-installer-<target>.run  (compare with the published value)
@@ -504,4 +505,5 @@ if [ "$hb_keep" = yes ]; then
 fi
 hb_cleanup
 exit "$hb_status"
+}
 # ---- end of ha-installer header ----
