@@ -339,7 +339,7 @@ hb_python_ok() {
 }
 
 hb_find_python() {
-    for hb_cand in python3 /usr/bin/python3 /usr/libexec/platform-python; do
+    for hb_cand in python3 /usr/libexec/platform-python; do
         case $hb_cand in
             /*) [ -x "$hb_cand" ] || continue ;;
             *) command -v "$hb_cand" >/dev/null 2>&1 || continue ;;
