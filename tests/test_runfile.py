@@ -18,7 +18,7 @@ import pytest
 from builder import bundle, header, runfile
 from builder.errors import BundleError
 from tests.conftest import REPO_ROOT
-from tests.runfile_helpers import run_sh, stage_demo, stage_with_blob
+from tests.runfile_helpers import build_fixture_repos, run_sh, stage_demo, stage_with_blob
 
 HEADER_SH = REPO_ROOT / "stubs" / "header.sh"
 
@@ -493,3 +493,18 @@ def test_payload_tar_members_are_sorted_with_fixed_owner(built):
     assert dirs == sorted(dirs) and files == sorted(files)
     assert members.index(next(m for m in members if m.isfile())) == len(dirs)  # directories first
     assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "root", "root")}
+
+
+def test_ha_bundle_build_twice_gives_the_same_sha256(tmp_path):
+    """The whole command (resolve + fetch + assemble) twice, into two output directories."""
+    build_fixture_repos()
+    digests = []
+    for name in ("a", "b"):
+        out = subprocess.run(["python3", "-m", "builder", "build", str(REPO_ROOT / "manifests" / "demo.toml"),
+                              "--out", str(tmp_path / name), "--cache", str(tmp_path / "cache")],
+                             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             universal_newlines=True)
+        assert out.returncode == 0, out.stdout
+        assert "ha-installer-demo.run" in out.stdout
+        digests.append(hashlib.sha256((tmp_path / name / "ha-installer-demo.run").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
