@@ -454,6 +454,12 @@ def test_cli_inspect_and_verify(built, tmp_path):
     shown = subprocess.run(["python3", "-m", "builder", "inspect", str(built["demo"])], cwd=REPO_ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert shown.returncode == 0 and "checksum:     OK" in shown.stdout and "keepalived-2.0.20" in shown.stdout
+    as_json = subprocess.run(["python3", "-m", "builder", "inspect", "--json", str(built["demo"])], cwd=REPO_ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    import json
+
+    data = json.loads(as_json.stdout)
+    assert data["checksum"] == "ok" and data["header"]["target"] == "demo" and data["packages"]
     bad = _damaged_copy(built["demo"], tmp_path / "bad.run", "flip:payload-start")
     failed = subprocess.run(["python3", "-m", "builder", "verify", str(bad)], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
