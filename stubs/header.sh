@@ -393,7 +393,7 @@ hb_python_or_die() {
 hb_run_onsite() {
     # -I: ignore PYTHONPATH, the user's site-packages and the current directory, so only the
     # payload's onsite package runs; relative paths in ARGS still resolve from the user's cwd.
-    hb_say "Running: python3 -m onsite $*" "运行: python3 -m onsite $*"
+    hb_say "Running: $hb_python -m onsite $*" "运行: $hb_python -m onsite $*"
     HA_INSTALLER_PAYLOAD=$hb_tmp
     HA_INSTALLER_RUN=$hb_self
     HA_INSTALLER_ACCEPT=$hb_accept
