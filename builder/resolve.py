@@ -121,6 +121,7 @@ class TargetPool:
         self.local_files: dict[int, Path] = {}
         self.modules = ModuleIndex()
         self.file_deps: list[int] = []
+        self._obsoleting: list[Any] | None = None  # reset whenever what is considered changes
 
     # -- loading ---------------------------------------------------------------------------
     def add_rpmmd(self, meta: RepoMetadata, priority: int = 99) -> None:
@@ -260,10 +261,12 @@ class TargetPool:
             allowed = set(saved)
             self.pool.set_considered_list([s.id for s in self.pool.solvables_iter()
                                            if s.repo.name in only_repos and s.id in allowed])
+            self._obsoleting = None
             try:
                 return self.solve(specs)
             finally:
                 self.pool.set_considered_list(saved)
+                self._obsoleting = None
         jobs: list[Any] = []
         unmatched: list[str] = []
         for spec in specs:
@@ -271,7 +274,15 @@ class TargetPool:
             if sel.isempty():
                 unmatched.append(self.explain_unmatched(spec))
                 continue
-            jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
+            obsoleters = self.obsoleters_of(sel.solvables())
+            if obsoleters:
+                # like dnf (obsoletes=True): a package the repos obsolete may be replaced by its
+                # obsoleter, e.g. mariadb-server -> mysql-community-server
+                ids = sorted({s.id for s in sel.solvables()} | {s.id for s in obsoleters})
+                jobs.append(self.pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE_ONE_OF,
+                                          self.pool.towhatprovides(ids)))
+            else:
+                jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
         solver = self.pool.Solver()
         # like dnf: no vendor change, best candidates obey policy, yum-style obsoletes
         solver.set_flag(solv.Solver.SOLVER_FLAG_ALLOW_VENDORCHANGE, 0)
@@ -279,6 +290,21 @@ class TargetPool:
         solver.set_flag(solv.Solver.SOLVER_FLAG_YUM_OBSOLETES, 1)
         problems = solver.solve(jobs) if jobs or not unmatched else []
         return solver, solver.transaction(), problems, unmatched
+
+    def obsoleters_of(self, selected: list[Any]) -> list[Any]:
+        """Considered repo packages whose Obsoletes match any selected package."""
+        if self._obsoleting is None:
+            considered = set(self.pool.get_considered_list())
+            self._obsoleting = [s for s in self.pool.solvables_iter()
+                                if s.repo.name != SYSTEM_REPO_ID and s.id in considered
+                                and s.lookup_deparray(solv.SOLVABLE_OBSOLETES)]
+        out = []
+        for cand in self._obsoleting:
+            deps = cand.lookup_deparray(solv.SOLVABLE_OBSOLETES)
+            if any(target.name != cand.name and target.matchesdep(solv.SOLVABLE_NAME, dep)
+                   for target in selected for dep in deps):
+                out.append(cand)
+        return out
 
     def explain_unmatched(self, spec: PackageSpec) -> str:
         repos = ", ".join(sorted(r.name for r in self.pool.repos if r.name != SYSTEM_REPO_ID)) or "none"
