@@ -71,7 +71,7 @@ def resolve_manifest(path: Path, mirrors: dict[str, str] | None = None, cache_di
     _check_local_rpms(m)
     client = RepoClient(cache_dir)
     metas = load_metadata(m, client, mirrors or {}, quiet)
-    resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases")
+    resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases", solv_cache=client.cache_dir / "solv")
     report = compat.check(m, resolution) if not resolution.problems else compat.Report()
     return PlanResult(m, metas, resolution, report)
 
