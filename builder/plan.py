@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from builder import compat, fetch, lock, manifest as manifest_mod
+from builder import compat, manifest as manifest_mod
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
 from builder.repos import RepoClient, RepoMetadata, default_cache_dir
@@ -120,6 +120,8 @@ def print_plan(result: PlanResult) -> None:
 def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
                    cache_dir: Path | None = None, jobs: int = 4) -> StagedTarget:
     """Resolve, download and verify; write OUT/<target>/ only when everything succeeded."""
+    from builder import fetch, lock  # requests is slow to import; `resolve` never needs it
+
     result = resolve_manifest(path, mirrors, cache_dir)
     if result.problems:
         raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",

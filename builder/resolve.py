@@ -401,7 +401,8 @@ def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
     chk = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
     checksum = f"{chk.typestr()}:{chk.hex()}" if chk is not None else ""
     sha256 = chk.hex() if chk is not None and chk.typestr() == "sha256" else ""
-    location = s.lookup_location()[0] if s.lookup_location() else ""
+    loc = s.lookup_location()
+    location = loc[0] if loc else ""
     size = s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE) or 0
     return ResolvedPackage(s.name, epoch, version, release, s.arch, s.repo.name, location, sha256, int(size),
                            requires, checksum)
