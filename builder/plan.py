@@ -137,6 +137,7 @@ def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / m.target.name
     staging = Path(tempfile.mkdtemp(prefix=f".{m.target.name}-", dir=out_dir))
+    staging.chmod(0o755)
     try:
         urls = {meta.repo.id: meta for meta in result.metas}
         packages = fetch.download_all(result.resolution.packages, urls, cache / "rpms", staging / "rpms", jobs=jobs)
