@@ -13,6 +13,7 @@ from onsite.errors import OnsiteError
 
 # name -> (module, one-line help)
 COMMANDS = {
+    "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
 }
 
 
