@@ -69,7 +69,7 @@ def resolve(
         plan.print_plan(result)
     if result.problems:
         if not as_json:
-            err_console.print(plan.problems_text(result))
+            sys.stderr.write(plan.problems_text(result) + "\n")
         raise typer.Exit(2)
 
 
@@ -146,7 +146,7 @@ def main() -> None:
     try:
         app()
     except HaBundleError as exc:
-        err_console.print(exc.render(), markup=False, highlight=False)
+        sys.stderr.write(exc.render() + "\n")  # unwrapped: paths and NEVRAs stay greppable
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
