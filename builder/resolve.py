@@ -11,6 +11,7 @@ baseline upgrades and baseline removals.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -29,9 +30,9 @@ LOCAL_REPO_ID = "@local"
 SYSTEM_REPO_ID = "@System"
 _REL = {"=": solv.REL_EQ, "<": solv.REL_LT, ">": solv.REL_GT,
         "<=": solv.REL_LT | solv.REL_EQ, ">=": solv.REL_GT | solv.REL_EQ}
+# what an installed package contributes to a solve (its weak deps only matter when installing it)
 _DEP_KEYS = (solv.SOLVABLE_PROVIDES, solv.SOLVABLE_REQUIRES, solv.SOLVABLE_CONFLICTS,
-             solv.SOLVABLE_OBSOLETES, solv.SOLVABLE_RECOMMENDS, solv.SOLVABLE_SUGGESTS,
-             solv.SOLVABLE_SUPPLEMENTS, solv.SOLVABLE_ENHANCES)
+             solv.SOLVABLE_OBSOLETES)
 # RPMSENSE_* flag bits as stored in rpm headers
 _SENSE_LESS, _SENSE_GREATER, _SENSE_EQUAL = 0x02, 0x04, 0x08
 
@@ -137,6 +138,41 @@ class TargetPool:
         if "modules" in meta.files:
             self.modules.add_yaml(meta.files["modules"].path)
 
+    def add_cached(self, meta: RepoMetadata, path: Path, priority: int = 99) -> None:
+        """A repo from our .solv cache: primary plus the file provides the pool needs."""
+        repo = self.pool.add_repo(meta.repo.id)
+        handle = solv.xfopen(str(path))
+        try:
+            if handle is None or not repo.add_solv(handle):
+                raise OSError(f"unreadable solv cache {path}")
+        finally:
+            if handle is not None:
+                handle.close()
+        repo.priority = -priority
+        self.repo_meta[meta.repo.id] = meta
+        if meta.repo.module_hotfixes:
+            self.hotfix_repos.add(meta.repo.id)
+        if "modules" in meta.files:
+            self.modules.add_yaml(meta.files["modules"].path)
+
+    def write_cache(self, paths: dict[str, Path]) -> None:
+        """After addfileprovides: write each repo's first repodata (no filelists), like dnf."""
+        for repo in self.pool.repos:
+            path = paths.get(repo.name)
+            if path is None:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            handle = solv.xfopen(str(tmp), "w")
+            try:
+                ok = repo.write_first_repodata(handle)
+            finally:
+                handle.close()
+            if ok:
+                tmp.replace(path)
+            else:
+                tmp.unlink(missing_ok=True)
+
     def _read(self, repo: Any, meta: RepoMetadata, mdtype: str, language: str | None, flags: int) -> None:
         handle = solv.xfopen(str(meta.files[mdtype].path))
         if handle is None:
@@ -194,7 +230,11 @@ class TargetPool:
         return dep
 
     def finish_loading(self, module_choice: Any) -> Visibility:
-        """addfileprovides before createwhatprovides, else file requires silently fail."""
+        """addfileprovides before createwhatprovides, else file requires silently fail.
+
+        Needed for cached pools too: it also tells libsolv that file provides are in place
+        (without it every file dependency is searched the slow way, ~100x slower).
+        """
         # addfileprovides_queue == addfileprovides, and tells which file deps exist
         self.file_deps = list(self.pool.addfileprovides_queue())
         self.pool.createwhatprovides()
@@ -271,7 +311,15 @@ class TargetPool:
             if sel.isempty():
                 unmatched.append(self.explain_unmatched(spec))
                 continue
-            jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
+            obsoleters = self.obsoleters_of(sel.solvables())
+            if obsoleters:
+                # like dnf (obsoletes=True): a package the repos obsolete may be replaced by its
+                # obsoleter, e.g. mariadb-server -> mysql-community-server
+                ids = sorted({s.id for s in sel.solvables()} | {s.id for s in obsoleters})
+                jobs.append(self.pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE_ONE_OF,
+                                          self.pool.towhatprovides(ids)))
+            else:
+                jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
         solver = self.pool.Solver()
         # like dnf: no vendor change, best candidates obey policy, yum-style obsoletes
         solver.set_flag(solv.Solver.SOLVER_FLAG_ALLOW_VENDORCHANGE, 0)
@@ -279,6 +327,17 @@ class TargetPool:
         solver.set_flag(solv.Solver.SOLVER_FLAG_YUM_OBSOLETES, 1)
         problems = solver.solve(jobs) if jobs or not unmatched else []
         return solver, solver.transaction(), problems, unmatched
+
+    def obsoleters_of(self, selected: list[Any]) -> list[Any]:
+        """Considered repo packages whose Obsoletes match any selected package (one C call each)."""
+        considered = set(self.pool.get_considered_list())
+        out: dict[int, Any] = {}
+        for target in selected:
+            dep = self.pool.Dep(target.name).Rel(solv.REL_EQ, self.pool.Dep(target.evr))
+            for cand in self.pool.whatmatchesdep(solv.SOLVABLE_OBSOLETES, dep):
+                if cand.name != target.name and cand.id in considered and cand.repo.name != SYSTEM_REPO_ID:
+                    out[cand.id] = cand
+        return list(out.values())
 
     def explain_unmatched(self, spec: PackageSpec) -> str:
         repos = ", ".join(sorted(r.name for r in self.pool.repos if r.name != SYSTEM_REPO_ID)) or "none"
@@ -342,7 +401,8 @@ def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
     chk = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
     checksum = f"{chk.typestr()}:{chk.hex()}" if chk is not None else ""
     sha256 = chk.hex() if chk is not None and chk.typestr() == "sha256" else ""
-    location = s.lookup_location()[0] if s.lookup_location() else ""
+    loc = s.lookup_location()
+    location = loc[0] if loc else ""
     size = s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE) or 0
     return ResolvedPackage(s.name, epoch, version, release, s.arch, s.repo.name, location, sha256, int(size),
                            requires, checksum)
@@ -376,18 +436,38 @@ def _baseline_from_rpm_qa(tp: TargetPool, entries: list[str], result: Resolution
     return chosen
 
 
-def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | None = None) -> Resolution:
+def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], directory: Path) -> dict[str, Path]:
+    """One .solv per repo, keyed by every input that decides which file provides it holds."""
+    digest = hashlib.sha256(f"{solv.__name__}:{getattr(solv, 'VERSION', '')}:v1".encode())
+    for meta in metas:
+        for mdtype in ("primary", "filelists"):
+            digest.update(f"{meta.repo.id}:{mdtype}:{meta.files[mdtype].checksum}\n".encode())
+    for path in local_paths:
+        digest.update(f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}\n".encode())
+    key = digest.hexdigest()[:24]
+    return {meta.repo.id: directory / f"{key}-{meta.repo.id}.solv" for meta in metas}
+
+
+def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | None = None,
+            solv_cache: Path | None = None) -> Resolution:
     """The packages a target needs on top of its baseline; problems instead of raising."""
     result = Resolution(manifest.target.name)
     tp = TargetPool(manifest.target.basearch)
-    for meta in metas:
-        tp.add_rpmmd(meta)
     local_paths = []
     for directory in manifest.install.local_rpms:
         local_paths += sorted(directory.glob("*.rpm"))
+    cache_paths = _solv_cache_paths(metas, local_paths, solv_cache) if solv_cache else {}
+    use_cache = bool(cache_paths) and all(p.exists() for p in cache_paths.values())
+    for meta in metas:
+        if use_cache:
+            tp.add_cached(meta, cache_paths[meta.repo.id])
+        else:
+            tp.add_rpmmd(meta)
     if local_paths:
         tp.add_local_rpms(local_paths)
     tp.finish_loading(manifest.modules)
+    if cache_paths and not use_cache:
+        tp.write_cache(cache_paths)
 
     # 1. the baseline: what a minimal install of the target already has
     if manifest.baseline.rpm_qa is not None:

@@ -22,7 +22,9 @@ NodePlan = collections.namedtuple("NodePlan", (
     "port",           # server port (same on both nodes)
     "schemas",        # tuple of app schema names to replicate, e.g. ("itv",)
     "passive",        # True: this node boots read_only (it does not hold the VIP at first)
+    "peer_port",      # the peer's server port (= port on a real site; differs in local tests)
 ))
+NodePlan.__new__.__defaults__ = (None,)
 
 _SCHEMA_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 

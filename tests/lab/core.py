@@ -283,24 +283,28 @@ class Lab:
 
     # --- the app ---------------------------------------------------------------------------
     def start_app(self, node: str, port: int = APP_PORT) -> None:
-        ready = self.path(node, "/run/hb-lab/app.ready")
+        """Start the HTTP app (answers 200 with the node's name) on port; returns once listening.
+        Any port works, e.g. 3306 as a stand-in listener for firewall tests."""
+        ready = self.path(node, "/run/hb-lab/app-%d.ready" % port)
         if ready.exists():
             ready.unlink()
-        self.run(node, ["sh", "-c", "%s %s --name %s --port %d --ready /run/hb-lab/app.ready "
-                        ">>/var/log/hb-lab-app.log 2>&1 & echo $! >/run/hb-lab/app.pid"
-                        % (HOST_PY, LAB_DIR / "app.py", node, port)])
+        self.run(node, ["sh", "-c", "%s %s --name %s --port %d --ready /run/hb-lab/app-%d.ready "
+                        ">>/var/log/hb-lab-app.log 2>&1 & echo $! >/run/hb-lab/app-%d.pid"
+                        % (HOST_PY, LAB_DIR / "app.py", node, port, port, port)])
         end = time.monotonic() + 10
         while not ready.exists():
             if time.monotonic() > end:
-                raise LabError("app on %s did not start: %s" % (node, self.path(node, "/var/log/hb-lab-app.log").read_text()))
+                raise LabError("app on %s did not start: %s" % (node, self.log(node, "hb-lab-app.log")))
             time.sleep(0.02)
 
-    def kill_app(self, node: str) -> None:
+    def kill_app(self, node: str, port: int = APP_PORT) -> None:
         """SIGKILL the app (a crash, not a clean stop)."""
-        self.run(node, ["sh", "-c", "kill -9 $(cat /run/hb-lab/app.pid) && rm -f /run/hb-lab/app.ready"])
+        self.run(node, ["sh", "-c", "kill -9 $(cat /run/hb-lab/app-%d.pid) && rm -f /run/hb-lab/app-%d.ready"
+                        % (port, port)])
 
-    def app_running(self, node: str) -> bool:
-        return self.run(node, ["sh", "-c", "kill -0 $(cat /run/hb-lab/app.pid)"], check=False).returncode == 0
+    def app_running(self, node: str, port: int = APP_PORT) -> bool:
+        return self.run(node, ["sh", "-c", "kill -0 $(cat /run/hb-lab/app-%d.pid)" % port],
+                        check=False).returncode == 0
 
     # --- observing -----------------------------------------------------------------------
     def addresses(self, node: str) -> list[str]:
