@@ -158,10 +158,39 @@ def test_bootstrap_installs_python3_rpms_when_no_python_is_found(demo, baseline_
     # the fixture's python3 is a stub, so the header still finds no interpreter and says so
     assert out.returncode == 7
     assert "no python3 >= 3.6 found" in out.stderr
+    # run again: rpm says the bootstrap RPMs are installed already, so nothing is reinstalled
+    before = qa(baseline_root)
+    again = run_sh("dash", demo["run"], "--rpm-root", str(baseline_root), "--", "status",
+                   env={"PATH": str(bindir), "TMPDIR": str(tmp_path)})
+    assert again.returncode == 7
+    assert "installing python3 from this bundle" not in again.stderr
+    assert qa(baseline_root) == before
     # with a real python the install completes and skips what the bootstrap put there
     done = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(baseline_root))
     assert done.returncode == 0, done.stderr
     assert f"({wanted} already installed, same or newer)" in done.stdout
+
+
+def test_bootstrap_and_install_skip_what_a_newer_host_already_has(demo, baseline_root, tmp_path):
+    """Customer hosts are often updated past the bundle: a newer glibc must not stop the install."""
+    from tests.fixtures.build_repos import build_rpm
+    from tests.fixtures.catalog import _glibc
+
+    newer = [build_rpm(stub, "el7", tmp_path / "newer", tmp_path / "work")
+             for stub in _glibc("2.17-330.el7_9", "updates", "2.17")]
+    subprocess.run(["rpm", "--root", str(baseline_root), "-U", *map(str, newer)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bindir = _bin_without_python(tmp_path / "bin")
+    out = run_sh("dash", demo["run"], "--rpm-root", str(baseline_root), "--", "status",
+                 env={"PATH": str(bindir), "TMPDIR": str(tmp_path)})
+    python_rpms = [f for f in demo["lock"]["bootstrap"] if "/python3" in f]
+    assert f"installing python3 from this bundle ({len(python_rpms)} RPMs)" in out.stderr
+    assert rpm_q(baseline_root, "glibc-2.17-330.el7_9.x86_64").returncode == 0
+    assert rpm_q(baseline_root, "python3").returncode == 0
+    done = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(baseline_root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rpm_q(baseline_root, "glibc-2.17-330.el7_9.x86_64").returncode == 0
+    assert unsatisfied(baseline_root) == []
 
 
 def test_onsite_vermin_clean():
