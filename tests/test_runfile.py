@@ -514,3 +514,11 @@ def test_ha_bundle_build_twice_gives_the_same_sha256(tmp_path):
         assert "ha-installer-demo.run" in out.stdout
         digests.append(hashlib.sha256((tmp_path / name / "ha-installer-demo.run").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+def test_inspect_refuses_a_file_that_is_not_a_run(tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("#!/bin/sh\necho hello\n")
+    with pytest.raises(BundleError) as err:
+        runfile.inspect(other)
+    assert err.value.reference == "not-a-runfile"

@@ -102,6 +102,28 @@ def test_install_in_chinese(demo, baseline_root):
     assert "均已就位" in out.stdout
 
 
+def test_install_on_a_terminal_asks_first_and_no_changes_nothing(demo, baseline_root):
+    """Without --accept, install asks on a terminal; answering n leaves the rpm database alone."""
+    import os
+    import pty
+
+    before = qa(baseline_root)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(["dash", str(demo["run"]), "--", "install", "--root", str(baseline_root)],
+                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True, env={k: v for k, v in os.environ.items() if k != "LANG"})
+        os.write(master, b"n\n")
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 1
+    assert "packages onto this host? [y/N]" in stdout
+    assert "not confirmed: nothing was changed" in stderr
+    assert qa(baseline_root) == before
+
+
 def test_wrong_os_is_refused_and_changes_nothing(demo, tmp_path):
     root = new_rpm_root(tmp_path / "deb", os_id="debian", version_id="12")
     out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root))
