@@ -6,6 +6,7 @@ The root starts with only the target's baseline (what the resolver assumed a min
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,11 +61,15 @@ def test_rpm_verify_sees_missing_dependencies(demo, tmp_path):
     assert unsatisfied(root)
 
 
-def test_install_then_second_install_is_a_noop(demo, baseline_root, tmp_path):
+def test_install_then_second_install_is_a_noop(demo, baseline_root, tmp_path, py36):
     root = baseline_root
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root), env={"TMPDIR": str(tmp)})
+    py_bin = tmp_path / "py36bin"
+    py_bin.mkdir()
+    (py_bin / "python3").symlink_to(py36)  # the target's interpreter: CentOS 7 python3 / el8 platform-python
+    out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root),
+                 env={"TMPDIR": str(tmp), "PATH": f"{py_bin}:{os.environ['PATH']}"})
     assert out.returncode == 0, out.stdout + out.stderr
     total = len(bundle.locked_rpms(demo["lock"]))
     assert "matches the bundle target" in out.stdout
@@ -104,7 +109,6 @@ def test_install_in_chinese(demo, baseline_root):
 
 def test_install_on_a_terminal_asks_first_and_no_changes_nothing(demo, baseline_root):
     """Without --accept, install asks on a terminal; answering n leaves the rpm database alone."""
-    import os
     import pty
 
     before = qa(baseline_root)
