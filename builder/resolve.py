@@ -393,21 +393,26 @@ class TargetPool:
 
 
 def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
-    epoch, _, rest = s.evr.partition(":") if ":" in s.evr else ("0", "", s.evr)
+    # each attribute of a SWIG solvable is a C call: read each once (7k packages matter)
+    evr, name, arch = s.evr, s.name, s.arch
+    epoch, _, rest = evr.partition(":") if ":" in evr else ("0", "", evr)
     version, _, release = rest.rpartition("-")
-    requires = tuple(str(d) for d in s.lookup_deparray(solv.SOLVABLE_REQUIRES))
+    requires = tuple(map(str, s.lookup_deparray(solv.SOLVABLE_REQUIRES)))
     if s.id in tp.local_files:
         path = tp.local_files[s.id]
         sha256 = file_digest(path)
-        return ResolvedPackage(s.name, epoch, version, release, s.arch, LOCAL_REPO_ID, str(path),
+        return ResolvedPackage(name, epoch, version, release, arch, LOCAL_REPO_ID, str(path),
                                sha256, path.stat().st_size, requires, f"sha256:{sha256}")
     chk = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
-    checksum = f"{chk.typestr()}:{chk.hex()}" if chk is not None else ""
-    sha256 = chk.hex() if chk is not None and chk.typestr() == "sha256" else ""
+    if chk is not None:
+        kind, digest = chk.typestr(), chk.hex()
+        checksum, sha256 = f"{kind}:{digest}", digest if kind == "sha256" else ""
+    else:
+        checksum = sha256 = ""
     loc = s.lookup_location()
     location = loc[0] if loc else ""
     size = s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE) or 0
-    return ResolvedPackage(s.name, epoch, version, release, s.arch, s.repo.name, location, sha256, int(size),
+    return ResolvedPackage(name, epoch, version, release, arch, s.repo.name, location, sha256, int(size),
                            requires, checksum)
 
 
