@@ -67,7 +67,9 @@ class Node:
                                   port=self.server.port, schemas=("itv",),
                                   passive=self.index == 1, peer_port=peer.server.port)
         return db_setup.DbContext(plan=plan, root=str(self.root), cnf_dir=str(self.server.cnf_dir),
-                                  socket=self.server.socket, peer_secret=SECRET,
+                                  socket=self.server.socket,
+                                  repl_password=db_setup.derive_password(SECRET, "replication"),
+                                  seed_password=db_setup.derive_password(SECRET, "seed"),
                                   seed_from=seed_from, peer_timeout=peer_timeout,
                                   verify_timeout=20, service=self.service, out=self.lines.append)
 
@@ -151,7 +153,9 @@ def test_empty_empty_then_writes_both_ways_and_rerun_changes_nothing(nodes):
     assert not isinstance(results["ha1"], Exception), results["ha1"].render()
     assert not isinstance(results["ha2"], Exception), results["ha2"].render()
     assert results["ha1"]["initial_data"] == "start"
-    assert "cnf" in results["ha1"]["changed"] and "root password" in results["ha1"]["changed"]
+    changed = "\n".join(results["ha1"]["changed"])
+    assert "ha-replication.cnf and restarted the server" in changed
+    assert "set a generated root password" in changed
     assert any("replication healthy" in l for l in ha1.lines), ha1.lines
     # root now needs the generated password, stored 0600
     secrets = Path(db_secrets.secrets_path(str(ha1.root)))

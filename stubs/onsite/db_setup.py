@@ -26,7 +26,8 @@ DbContext = collections.namedtuple("DbContext", (
     "root",          # filesystem root ("/" on a real node)
     "cnf_dir",       # the server's include dir, e.g. /etc/my.cnf.d
     "socket",        # local server socket or None for the client's default
-    "peer_secret",   # shared secret from the site file / --peer-secret
+    "repl_password", # shared with the peer: site [secrets] replication_password
+    "seed_password", # shared with the peer: site [secrets] seed_password
     "seed_from",     # None or a node name
     "peer_timeout",  # seconds to wait for the peer
     "verify_timeout",
@@ -42,8 +43,8 @@ def _say(ctx, what):
 
 
 def derive_password(secret, purpose):
-    """Per-purpose passwords from the one shared secret, so a leak of one account's password
-    (e.g. from a replica's relay info) does not give the other."""
+    """Per-purpose passwords from one shared secret (--peer-secret), so a leak of one
+    account's password (e.g. from a replica's connection metadata) does not give the other."""
     digest = hmac.new(secret.encode("utf-8"), purpose.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:40]
 
@@ -175,8 +176,8 @@ def _user_exists(admin, user, host):
 
 def ensure_users(ctx, facts, admin):
     peer = ctx.plan.peer_address
-    repl_pw = derive_password(ctx.peer_secret, "replication")
-    seed_pw = derive_password(ctx.peer_secret, "seed")
+    repl_pw = ctx.repl_password
+    seed_pw = ctx.seed_password
     admin.execute(db_render.sql_repl_user(
         facts, peer, repl_pw, _user_exists(admin, db_render.REPL_USER, peer)))
     admin.execute(db_render.sql_seed_user(
@@ -377,7 +378,7 @@ def channel_configured(facts, status, ctx):
 
 
 def start_channel(ctx, facts, admin, start):
-    repl_pw = derive_password(ctx.peer_secret, "replication")
+    repl_pw = ctx.repl_password
     admin.execute(db_render.sql_change_source(facts, ctx.plan.peer_address, _peer_port(ctx),
                                               repl_pw, start=start)
                   + db_render.sql_start(facts))
@@ -430,7 +431,7 @@ def canary_roundtrip(ctx, facts, admin, peer, seconds):
 # ---------------------------------------------------------------- the whole step
 
 def peer_connection(ctx, facts):
-    return Connection(db_render.SEED_USER, derive_password(ctx.peer_secret, "seed"),
+    return Connection(db_render.SEED_USER, ctx.seed_password,
                       host=ctx.plan.peer_address, port=_peer_port(ctx),
                       client=facts.client, dump=facts.dump)
 
@@ -479,8 +480,9 @@ def stable_inventories(ctx, admin, peer):
 
 def configure(ctx):
     """Run the whole database step on this node; returns a summary dict."""
-    if not ctx.peer_secret:
-        raise OnsiteError("db-no-peer-secret", {"key": "peer_secret"})
+    for key in ("repl_password", "seed_password"):
+        if not getattr(ctx, key):
+            raise OnsiteError("db-no-peer-secret", {"key": key.replace("repl_", "replication_")})
     if ctx.seed_from not in (None, ctx.plan.name, ctx.plan.peer_name):
         raise OnsiteError("db-seed-from-unknown", {"value": ctx.seed_from, "nodes": ", ".join(
             [ctx.plan.name, ctx.plan.peer_name])})
@@ -503,13 +505,15 @@ def configure(ctx):
     try:
         admin, root_set = ensure_root(ctx, hint)
         if root_set:
-            summary["changed"].append("root password")
+            summary["changed"].append("set a generated root password")
             _say(ctx, "set a generated root password (stored in {})".format(
                 db_secrets.secrets_path(ctx.root)))
         facts = facts_for(admin)
+        summary["facts"] = facts
         _say(ctx, "server is {} ({})".format(facts.label, ".".join(str(v) for v in facts.version)))
         if ensure_cnf(ctx, facts, admin):
-            summary["changed"].append("cnf")
+            summary["changed"].append("wrote {}/{} and restarted the server".format(
+                ctx.cnf_dir, db_render.CNF_NAME))
         ensure_users(ctx, facts, admin)
         ensure_own_schema(admin)
         peer = peer_connection(ctx, facts)
@@ -550,7 +554,7 @@ def configure(ctx):
                 admin.execute(db_render.sql_seeded_gtid(facts, start.gtid))
             start_channel(ctx, facts, admin, start)
             set_phase(admin, ctx.plan.name, "paired")
-            summary["changed"].append("replica channel")
+            summary["changed"].append("replication from {} started".format(ctx.plan.peer_name))
             _say(ctx, "replica channel from {} started".format(ctx.plan.peer_name))
         problems = wait_healthy(facts, admin, ctx.verify_timeout)
         if problems:

@@ -176,6 +176,10 @@ ROWS = (
         "repl_privileges": "REPLICATION SLAVE, BINLOG MONITOR",
         "seed_global_privileges": "RELOAD, BINLOG MONITOR",
     }),
+    (MARIADB, (10, 5, 9), {
+        # SHOW SLAVE STATUS needs SLAVE MONITOR from 10.5.9 (status shows the peer's threads)
+        "seed_global_privileges": "RELOAD, BINLOG MONITOR, SLAVE MONITOR",
+    }),
     (MARIADB, (11, 0, 0), {
         "label": "MariaDB 11.x",
     }),
