@@ -244,3 +244,31 @@ def test_different_data_is_refused_and_nothing_changes_then_seed_from(nodes):
     assert count(ha2) == 2
     backups = list((ha2.root / "var/lib/ha-installer/backup").iterdir())
     assert len(backups) == 1 and "'y1'" in backups[0].read_text()
+
+
+def test_customer_root_password_is_kept_and_overrides_are_reported(nodes):
+    ha1, ha2 = nodes
+    # a customer server whose root already has a password, and a later option file that
+    # overrides one of our settings (last one read wins)
+    ha1.sql("ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password"
+            " USING PASSWORD('customer-pw')")
+    (ha1.server.cnf_dir / "zz-customer.cnf").write_text("[mysqld]\nauto_increment_offset = 7\n")
+    with pytest.raises(OnsiteError) as info:
+        db_setup.configure(ha1.ctx(ha2, peer_timeout=1))
+    text = info.value.render("en")
+    assert "another option file overrides settings of" in text
+    assert "auto_increment_offset: running 7, wanted 1" in text
+    assert "my_print_defaults mysqld" in text
+    assert "database: root keeps its existing password; using the local socket login" in ha1.lines
+    assert db_secrets.get("root_password", str(ha1.root)) is None
+    out = subprocess.run(["mariadb", "--no-defaults", f"--socket={ha1.server.socket}", "-uroot",
+                          "-pcustomer-pw", "-N", "-e", "SELECT 1"], stdout=subprocess.PIPE, text=True)
+    assert out.stdout.strip() == "1"
+    # remove the override: the node finishes its side and says which peer is missing
+    (ha1.server.cnf_dir / "zz-customer.cnf").unlink()
+    with pytest.raises(OnsiteError) as info:
+        db_setup.configure(ha1.ctx(ha2, peer_timeout=2))
+    assert info.value.reference == "db-peer-not-ready"
+    text = info.value.render("en")
+    assert "peer ha2 (127.0.0.1) did not answer within 2 s; this node's side is done" in text
+    assert "run 'configure' on ha2 now" in text

@@ -76,3 +76,14 @@ def test_secrets_file_is_0600_and_keeps_other_tables(tmp_path):
     assert db_secrets.load(root)["keepalived"] == {"auth": "abc"}
     assert oct(os.stat(db_secrets.secrets_path(root)).st_mode & 0o777) == "0o600"
     assert len(db_secrets.generate()) == 32 and db_secrets.generate().isalnum()
+
+
+def test_runbook_options_are_found_outside_our_file(tmp_path):
+    d = tmp_path / "my.cnf.d"
+    d.mkdir()
+    (d / "ha-replication.cnf").write_text("[mysqld]\nreplicate_wild_do_table = itv.%\n")
+    (d / "old.cnf").write_text("[mysqld]\nslave-skip-errors=all\nreplicate-do-db = itv\n# replicate-do-db=x\n")
+    main = tmp_path / "my.cnf"
+    main.write_text("[mysqld]\nslave_skip_errors = OFF\n!includedir %s\n" % d)
+    found = db_paths.dangerous_options((str(main),), own_file=str(d / "ha-replication.cnf"))
+    assert found == ["%s: slave-skip-errors=all" % (d / "old.cnf"), "%s: replicate-do-db = itv" % (d / "old.cnf")]

@@ -76,3 +76,29 @@ def socket(main_files=MAIN_FILES):
                 if key.strip().replace("-", "_") == "socket":
                     found = value.strip().strip('"').strip("'")
     return found
+
+
+# The old runbook's options: silent data loss (skip-errors) and filters that miss
+# cross-database statements (do/ignore-db). Our drop-in sets replicate_wild_do_table instead.
+DANGEROUS = ("slave_skip_errors", "replica_skip_errors", "replicate_do_db", "replicate_ignore_db")
+
+
+def dangerous_options(main_files=MAIN_FILES, own_file=None):
+    """['file: line'] for every dangerous option outside our own drop-in."""
+    found = []
+    for main in main_files:
+        for path, line in _lines(main):
+            if own_file and os.path.abspath(path) == os.path.abspath(own_file):
+                continue
+            stripped = line.strip()
+            if not stripped or stripped[0] in "#;[!":
+                continue
+            key, _, value = stripped.partition("=")
+            key = key.strip().replace("-", "_").lower()
+            if key.startswith("loose_"):
+                key = key[len("loose_"):]
+            if key in DANGEROUS and value.strip().strip("'\"").upper() != "OFF":
+                entry = "{}: {}".format(path, stripped)
+                if entry not in found:
+                    found.append(entry)
+    return found

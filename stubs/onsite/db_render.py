@@ -225,8 +225,9 @@ def dump_args(facts, schemas):
 def render_admin_defaults(password, socket=None):
     """The option file the role hook logs in with (0600 root; same password as secrets.toml)."""
     lines = ["# Written by ha-bundle: root login for the keepalived database role hook.",
-             "[client]", "user=root",
-             'password="{}"'.format(password.replace("\\", "\\\\").replace('"', '\\"'))]
+             "[client]", "user=root"]
+    if password is not None:    # None: the customer's root keeps its password; socket login
+        lines.append('password="{}"'.format(password.replace("\\", "\\\\").replace('"', '\\"')))
     if socket:
         lines.append('socket="{}"'.format(socket))
     return "\n".join(lines) + "\n"

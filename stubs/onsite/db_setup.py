@@ -107,18 +107,33 @@ def ensure_root(ctx, facts_hint):
             return admin, False
     # fresh server: unix_socket (MariaDB 10.4+), empty password (MariaDB 5.5/10.x, MySQL
     # --initialize-insecure) or the temporary password in mysqld.log (MySQL --initialize)
-    candidates = [base.with_password(None), base.with_password("")]
-    temporary = _mysql_temporary_password(ctx.root)
-    if temporary:
-        candidates.append(base.with_password(temporary))
-    for cand in candidates:
+    for cand in (base.with_password(None), base.with_password("")):
         if not cand.ping():
             continue
         facts = facts_for(cand)
+        if cand.value(facts.root_auth_query) not in (None, "", "invalid"):
+            # the customer's root already has a password: never change it; OS root's
+            # socket login is enough for us (and for the role hook)
+            _say(ctx, "root keeps its existing password; using the local socket login")
+            return cand, False
         password = stored or db_secrets.generate()
-        db_secrets.put("root_password", password, ctx.root)
+        db_secrets.put("root_password", password, ctx.root)   # stored before it is set
         cand.execute(["SET SESSION sql_log_bin = 0"]
                      + db_render.sql_root_password(facts, password))
+        admin = base.with_password(password)
+        if admin.ping():
+            return admin, True
+    temporary = _mysql_temporary_password(ctx.root)
+    if temporary and facts_hint is not None and facts_hint.flavour == db_versions.MYSQL:
+        # an expired temporary password allows nothing but setting a new one
+        password = stored or db_secrets.generate()
+        db_secrets.put("root_password", password, ctx.root)
+        try:
+            base.with_password(temporary).run(
+                db_render.sql_script(db_render.sql_root_password(facts_hint, password)),
+                extra_args=("--connect-expired-password",))
+        except DbError:
+            pass
         admin = base.with_password(password)
         if admin.ping():
             return admin, True
@@ -145,18 +160,36 @@ def ensure_cnf(ctx, facts, admin):
         _say(ctx, "wrote " + path)
     else:
         _say(ctx, path + " unchanged")
-    expected = str(db_render.server_id(ctx.plan))
-    running_ok = admin.value("SELECT @@GLOBAL.server_id") == expected \
-        and admin.value("SELECT @@GLOBAL.log_bin") in ("1", "ON")
-    if changed or not running_ok:
+    if changed or running_mismatches(facts, ctx.plan, admin):
         _say(ctx, "restarting " + facts.service + " to apply the settings")
         ctx.service.restart(facts.service)
         _wait_for(admin, 60)
-    actual = admin.value("SELECT @@GLOBAL.server_id")
-    if actual != expected:
-        raise OnsiteError("db-cnf-not-read", {"path": path, "actual": actual,
-                                              "expected": expected, "directory": ctx.cnf_dir})
+    wrong = running_mismatches(facts, ctx.plan, admin)
+    if wrong:
+        if wrong[0].startswith("server_id") and len(wrong) > 3:
+            raise OnsiteError("db-cnf-not-read", {"path": path, "directory": ctx.cnf_dir},
+                              context=wrong)
+        raise OnsiteError("db-cnf-overridden", {"path": path}, context=wrong)
     return changed
+
+
+def running_mismatches(facts, plan, admin):
+    """Settings of our drop-in that the running server does not have ('name: running X,
+    wanted Y'); empty when the server runs with them."""
+    wanted = [("server_id", str(db_render.server_id(plan))), ("log_bin", "1"),
+              ("binlog_format", "ROW"), ("log_slave_updates", "1"),
+              ("auto_increment_increment", "2"), ("auto_increment_offset", str(plan.index + 1))]
+    if facts.gtid == "mariadb":
+        wanted.append(("gtid_domain_id", str(plan.index + 1)))
+    if facts.gtid == "mysql":
+        wanted.append(("gtid_mode", "ON"))
+    row = admin.query("SELECT " + ", ".join("@@GLOBAL.{0} AS {0}".format(k) for k, _ in wanted))[0]
+    wrong = []
+    for key, value in wanted:
+        running = row.get(key)
+        if running != value and not (value == "1" and running == "ON"):
+            wrong.append("{}: running {}, wanted {}".format(key, running, value))
+    return wrong
 
 
 def _wait_for(conn, seconds):

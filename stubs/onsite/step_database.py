@@ -90,8 +90,12 @@ def check(site, local):
     if _args["seed_from"] is not None and _args["seed_from"] not in names:
         raise OnsiteError("db-seed-from-unknown", {"value": _args["seed_from"],
                                                    "nodes": ", ".join(names)})
-    if db_paths.cnf_dir() is None:
+    directory = db_paths.cnf_dir()
+    if directory is None:
         raise OnsiteError("db-no-includedir")
+    bad = db_paths.dangerous_options(own_file=os.path.join(directory, "ha-replication.cnf"))
+    if bad:
+        raise OnsiteError("db-dangerous-option", context=bad, exit_code=2)
 
 
 def apply(site, local):
