@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
@@ -141,8 +141,8 @@ def _rpm_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
 def _onsite_members() -> list[Member]:
     base = STUBS / "onsite"
     out = []
-    for path in sorted(base.rglob("*.py")):
-        if "__pycache__" in path.parts:
+    for path in sorted(base.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
             continue
         out.append(Member("onsite/" + path.relative_to(base).as_posix(), path, None, 0o644))
     if not out:
@@ -256,37 +256,49 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
     meta = [m for m in members if m.arcname not in stored]
     out.mkdir(parents=True, exist_ok=True)
     run_path = out / f"ha-installer-{target['name']}.run"
+    fields = header.HeaderFields(
+        sha256=header.ZERO_DIGEST,
+        store_size=0,
+        meta_size=0,
+        compression=compression,
+        unpacked_kb=unpacked_kb(members),
+        tool=f"ha-bundle {__version__}",
+        target=str(target["name"]),
+        target_os=f"{'/'.join(target['os_ids'])} {target['os_major']}",
+        target_arch=str(target["basearch"]),
+        build_date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(mtime)),
+        packages=len(locked_rpms(lock)),
+        lock_sha256=hashlib.sha256((staged_dir / "bundle.lock.json").read_bytes()).hexdigest(),
+        bootstrap=" ".join(sorted(lock.get("bootstrap") or [])),
+        has_site="yes (site.toml inside: this file holds secrets)" if site else "no",
+    )
+    write_run(run_path, store, meta, fields, mtime, mode=0o700 if site else 0o755)
+    if site is not None:
+        sys.stderr.write(f"WARNING: {run_path} now holds {site} (site secrets). Keep it like a password: "
+                         "do not publish it, hand it over only to the site's engineers.\n")
+    return run_path
+
+
+def write_run(run_path: Path, store: list[Member], meta: list[Member], fields: header.HeaderFields,
+              mtime: int, mode: int = 0o755) -> None:
+    """Pack: plain tar of ``store`` + compressed tar of ``meta`` behind the rendered header.
+
+    Written to a temp file in the same directory, fsynced, then renamed into place.
+    """
     template = HEADER_TEMPLATE.read_text()
-    with tempfile.TemporaryDirectory(prefix=".hb-assemble-", dir=out) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".hb-assemble-", dir=run_path.parent) as tmp:
         tmp_dir = Path(tmp)
         store_tar = tmp_dir / "store.tar"
         meta_tar = tmp_dir / "meta.tar"
         meta_comp = tmp_dir / "meta.tar.c"
-        if store:
-            with open(store_tar, "wb") as handle:
+        with open(store_tar, "wb") as handle:
+            if store:
                 write_tar(store, handle, mtime)
-        else:
-            store_tar.write_bytes(b"")
         with open(meta_tar, "wb") as handle:
             write_tar(meta, handle, mtime)
-        compress_file(meta_tar, meta_comp, compression)
-        bootstrap = " ".join(sorted(lock.get("bootstrap") or []))
-        fields = header.HeaderFields(
-            sha256=header.ZERO_DIGEST,
-            store_size=store_tar.stat().st_size,
-            meta_size=meta_comp.stat().st_size,
-            compression=compression,
-            unpacked_kb=unpacked_kb(members),
-            tool=f"ha-bundle {__version__}",
-            target=str(target["name"]),
-            target_os=f"{'/'.join(target['os_ids'])} {target['os_major']}",
-            target_arch=str(target["basearch"]),
-            build_date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(mtime)),
-            packages=len(locked_rpms(lock)),
-            lock_sha256=hashlib.sha256((staged_dir / "bundle.lock.json").read_bytes()).hexdigest(),
-            bootstrap=bootstrap or "",
-            has_site="yes (site.toml inside: this file holds secrets)" if site else "no",
-        )
+        compress_file(meta_tar, meta_comp, fields.compression)
+        fields = replace(fields, sha256=header.ZERO_DIGEST, store_size=store_tar.stat().st_size,
+                         meta_size=meta_comp.stat().st_size)
         draft = header.render(template, fields).encode()
         values = header.parse_values(draft.decode())
         head, resume = header.digest_region(draft, int(values["HB_DIGEST_LINE"]), int(values["HB_DIGEST_END"]))
@@ -294,7 +306,7 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
         for part in (store_tar, meta_comp):
             for chunk in _read_from(part, 0):
                 digest.update(chunk)
-        final = header.render(template, _with_digest(fields, digest.hexdigest())).encode()
+        final = header.render(template, replace(fields, sha256=digest.hexdigest())).encode()
         if len(final) != len(draft):  # pragma: no cover - the digest has a fixed width
             raise BundleError("header-size-unstable", "header size changed when the digest was filled in")
         partial = tmp_dir / "run.partial"
@@ -305,18 +317,8 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
                     shutil.copyfileobj(fin, fout, CHUNK)
             fout.flush()
             os.fsync(fout.fileno())
-        os.chmod(partial, 0o700 if site else 0o755)
+        os.chmod(partial, mode)
         os.replace(partial, run_path)
-    if site is not None:
-        sys.stderr.write(f"WARNING: {run_path} now holds {site} (site secrets). Keep it like a password: "
-                         "do not publish it, hand it over only to the site's engineers.\n")
-    return run_path
-
-
-def _with_digest(fields: header.HeaderFields, digest: str) -> header.HeaderFields:
-    from dataclasses import replace
-
-    return replace(fields, sha256=digest)
 
 
 def read_lock(staged_dir: Path) -> dict[str, Any]:

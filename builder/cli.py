@@ -64,7 +64,8 @@ def resolve(
     result = plan.resolve_manifest(manifest, mirrors=_mirrors(mirror), cache_dir=cache,
                                    quiet=as_json)
     if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        # compact: the C encoder is ~10x faster than indent= on large plans
+        typer.echo(json.dumps(result.to_json(), sort_keys=True))
     else:
         plan.print_plan(result)
     if result.problems:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from builder.errors import ManifestError
 from builder.manifest import Modules
 
@@ -24,6 +22,8 @@ class ModuleIndex:
     defaults: dict[str, str] = field(default_factory=dict)
 
     def add_yaml(self, path: Path) -> None:
+        import yaml  # only el8+ repos carry modules.yaml
+
         with open(path, "rb") as handle:
             for doc in yaml.safe_load_all(handle):
                 if not isinstance(doc, dict):

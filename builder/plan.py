@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from builder import compat, fetch, lock, manifest as manifest_mod
+from builder import compat, manifest as manifest_mod
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
 from builder.repos import RepoClient, RepoMetadata, default_cache_dir
@@ -71,7 +71,7 @@ def resolve_manifest(path: Path, mirrors: dict[str, str] | None = None, cache_di
     _check_local_rpms(m)
     client = RepoClient(cache_dir)
     metas = load_metadata(m, client, mirrors or {}, quiet)
-    resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases")
+    resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases", solv_cache=client.cache_dir / "solv")
     report = compat.check(m, resolution) if not resolution.problems else compat.Report()
     return PlanResult(m, metas, resolution, report)
 
@@ -120,6 +120,8 @@ def print_plan(result: PlanResult) -> None:
 def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
                    cache_dir: Path | None = None, jobs: int = 4) -> StagedTarget:
     """Resolve, download and verify; write OUT/<target>/ only when everything succeeded."""
+    from builder import fetch, lock, signatures  # requests is slow to import; `resolve` never needs it
+
     result = resolve_manifest(path, mirrors, cache_dir)
     if result.problems:
         raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",
@@ -135,9 +137,12 @@ def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / m.target.name
     staging = Path(tempfile.mkdtemp(prefix=f".{m.target.name}-", dir=out_dir))
+    staging.chmod(0o755)
     try:
         urls = {meta.repo.id: meta for meta in result.metas}
         packages = fetch.download_all(result.resolution.packages, urls, cache / "rpms", staging / "rpms", jobs=jobs)
+        signatures.verify(packages, staging / "rpms", {r.id: m.substitute(r.gpgkey) for r in m.repos if r.gpgkey},
+                          RepoClient(cache_dir))
         files_report = compat.check_rpm_files(m, sorted((staging / "rpms").glob("*.rpm")))
         if files_report.failures:
             raise HaBundleError("compat-failed", f"target {m.target.name}: RPMs the target's rpm cannot install",

@@ -19,17 +19,17 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote, urljoin, urlparse
 
-import requests
 import zstandard
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from builder import __version__
 from builder.errors import RepoError
 from builder.manifest import Repo
+
+if TYPE_CHECKING:  # requests costs ~0.1 s to import; local repos never need it
+    import requests
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 WANTED_TYPES = ("primary", "filelists", "modules")
@@ -44,8 +44,12 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ha-bundle"
 
 
-def make_session(retries: int = 4) -> requests.Session:
+def make_session(retries: int = 4) -> "requests.Session":
     """HTTP session with bounded retries and exponential backoff on transient failures."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
     session = requests.Session()
     retry = Retry(total=retries, connect=retries, read=retries, backoff_factor=0.5,
                   status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET", "HEAD"))
@@ -124,10 +128,10 @@ def _hash_name(algorithm: str) -> str:
 class RepoClient:
     """Reads rpm-md repositories over http(s), file:// or local paths, through one cache."""
 
-    def __init__(self, cache_dir: Path | None = None, session: requests.Session | None = None,
+    def __init__(self, cache_dir: Path | None = None, session: "requests.Session | None" = None,
                  metadata_expire: int = METADATA_EXPIRE_SECONDS) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.session = session or make_session()
+        self._session = session
         self.metadata_expire = metadata_expire
         self.downloads = 0  # metadata files fetched over the network (tests check the cache)
 
@@ -154,7 +158,15 @@ class RepoClient:
         finally:
             tmp.unlink(missing_ok=True)
 
+    @property
+    def session(self) -> "requests.Session":
+        if self._session is None:
+            self._session = make_session()
+        return self._session
+
     def _http_get(self, url: str, out, repo_id: str) -> None:  # type: ignore[no-untyped-def]
+        import requests
+
         try:
             with self.session.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as resp:
                 if resp.status_code != 200:

@@ -11,6 +11,7 @@ baseline upgrades and baseline removals.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import rpmfile
 import solv
 
 from builder.errors import ResolveError
-from builder.manifest import Manifest, PackageSpec
+from builder.manifest import Baseline, Install, Manifest, PackageSpec
 from builder.modularity import ModuleIndex, Visibility, normalise_nevra, visibility
 from builder.repos import RepoMetadata, file_digest
 
@@ -29,9 +30,9 @@ LOCAL_REPO_ID = "@local"
 SYSTEM_REPO_ID = "@System"
 _REL = {"=": solv.REL_EQ, "<": solv.REL_LT, ">": solv.REL_GT,
         "<=": solv.REL_LT | solv.REL_EQ, ">=": solv.REL_GT | solv.REL_EQ}
+# what an installed package contributes to a solve (its weak deps only matter when installing it)
 _DEP_KEYS = (solv.SOLVABLE_PROVIDES, solv.SOLVABLE_REQUIRES, solv.SOLVABLE_CONFLICTS,
-             solv.SOLVABLE_OBSOLETES, solv.SOLVABLE_RECOMMENDS, solv.SOLVABLE_SUGGESTS,
-             solv.SOLVABLE_SUPPLEMENTS, solv.SOLVABLE_ENHANCES)
+             solv.SOLVABLE_OBSOLETES)
 # RPMSENSE_* flag bits as stored in rpm headers
 _SENSE_LESS, _SENSE_GREATER, _SENSE_EQUAL = 0x02, 0x04, 0x08
 
@@ -121,7 +122,6 @@ class TargetPool:
         self.local_files: dict[int, Path] = {}
         self.modules = ModuleIndex()
         self.file_deps: list[int] = []
-        self._obsoleting: list[Any] | None = None  # reset whenever what is considered changes
 
     # -- loading ---------------------------------------------------------------------------
     def add_rpmmd(self, meta: RepoMetadata, priority: int = 99) -> None:
@@ -137,6 +137,41 @@ class TargetPool:
             self.hotfix_repos.add(meta.repo.id)
         if "modules" in meta.files:
             self.modules.add_yaml(meta.files["modules"].path)
+
+    def add_cached(self, meta: RepoMetadata, path: Path, priority: int = 99) -> None:
+        """A repo from our .solv cache: primary plus the file provides the pool needs."""
+        repo = self.pool.add_repo(meta.repo.id)
+        handle = solv.xfopen(str(path))
+        try:
+            if handle is None or not repo.add_solv(handle):
+                raise OSError(f"unreadable solv cache {path}")
+        finally:
+            if handle is not None:
+                handle.close()
+        repo.priority = -priority
+        self.repo_meta[meta.repo.id] = meta
+        if meta.repo.module_hotfixes:
+            self.hotfix_repos.add(meta.repo.id)
+        if "modules" in meta.files:
+            self.modules.add_yaml(meta.files["modules"].path)
+
+    def write_cache(self, paths: dict[str, Path]) -> None:
+        """After addfileprovides: write each repo's first repodata (no filelists), like dnf."""
+        for repo in self.pool.repos:
+            path = paths.get(repo.name)
+            if path is None:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            handle = solv.xfopen(str(tmp), "w")
+            try:
+                ok = repo.write_first_repodata(handle)
+            finally:
+                handle.close()
+            if ok:
+                tmp.replace(path)
+            else:
+                tmp.unlink(missing_ok=True)
 
     def _read(self, repo: Any, meta: RepoMetadata, mdtype: str, language: str | None, flags: int) -> None:
         handle = solv.xfopen(str(meta.files[mdtype].path))
@@ -165,7 +200,8 @@ class TargetPool:
             epoch = _text(h.get("epoch"))
             s.evr = _evr(epoch, _text(h.get("version")), _text(h.get("release")))
             s.arch = "noarch" if h.get("sourcepackage") else _text(h.get("arch"))
-            s.vendor = _text(h.get("vendor"))
+            if h.get("vendor"):
+                s.vendor = _text(h.get("vendor"))
             for key, prefix in ((solv.SOLVABLE_PROVIDES, "provide"), (solv.SOLVABLE_REQUIRES, "require"),
                                 (solv.SOLVABLE_CONFLICTS, "conflict"), (solv.SOLVABLE_OBSOLETES, "obsolete")):
                 names = _as_list(h.get(prefix + "name") if prefix != "provide" else h.get("provides"))
@@ -195,7 +231,11 @@ class TargetPool:
         return dep
 
     def finish_loading(self, module_choice: Any) -> Visibility:
-        """addfileprovides before createwhatprovides, else file requires silently fail."""
+        """addfileprovides before createwhatprovides, else file requires silently fail.
+
+        Needed for cached pools too: it also tells libsolv that file provides are in place
+        (without it every file dependency is searched the slow way, ~100x slower).
+        """
         # addfileprovides_queue == addfileprovides, and tells which file deps exist
         self.file_deps = list(self.pool.addfileprovides_queue())
         self.pool.createwhatprovides()
@@ -227,7 +267,9 @@ class TargetPool:
         system = self.pool.add_repo(SYSTEM_REPO_ID)
         for src in solvables:
             s = system.add_solvable()
-            s.name, s.evr, s.arch, s.vendor = src.name, src.evr, src.arch, src.vendor
+            s.name, s.evr, s.arch = src.name, src.evr, src.arch
+            if src.vendorid:  # copy the id: no vendor must stay no vendor, not "<NULL>"
+                s.vendorid = src.vendorid
             for key in _DEP_KEYS:
                 for dep in src.lookup_deparray(key):
                     s.add_deparray(key, dep)
@@ -261,12 +303,10 @@ class TargetPool:
             allowed = set(saved)
             self.pool.set_considered_list([s.id for s in self.pool.solvables_iter()
                                            if s.repo.name in only_repos and s.id in allowed])
-            self._obsoleting = None
             try:
                 return self.solve(specs)
             finally:
                 self.pool.set_considered_list(saved)
-                self._obsoleting = None
         jobs: list[Any] = []
         unmatched: list[str] = []
         for spec in specs:
@@ -292,19 +332,15 @@ class TargetPool:
         return solver, solver.transaction(), problems, unmatched
 
     def obsoleters_of(self, selected: list[Any]) -> list[Any]:
-        """Considered repo packages whose Obsoletes match any selected package."""
-        if self._obsoleting is None:
-            considered = set(self.pool.get_considered_list())
-            self._obsoleting = [s for s in self.pool.solvables_iter()
-                                if s.repo.name != SYSTEM_REPO_ID and s.id in considered
-                                and s.lookup_deparray(solv.SOLVABLE_OBSOLETES)]
-        out = []
-        for cand in self._obsoleting:
-            deps = cand.lookup_deparray(solv.SOLVABLE_OBSOLETES)
-            if any(target.name != cand.name and target.matchesdep(solv.SOLVABLE_NAME, dep)
-                   for target in selected for dep in deps):
-                out.append(cand)
-        return out
+        """Considered repo packages whose Obsoletes match any selected package (one C call each)."""
+        considered = set(self.pool.get_considered_list())
+        out: dict[int, Any] = {}
+        for target in selected:
+            dep = self.pool.Dep(target.name).Rel(solv.REL_EQ, self.pool.Dep(target.evr))
+            for cand in self.pool.whatmatchesdep(solv.SOLVABLE_OBSOLETES, dep):
+                if cand.name != target.name and cand.id in considered and cand.repo.name != SYSTEM_REPO_ID:
+                    out[cand.id] = cand
+        return list(out.values())
 
     def explain_unmatched(self, spec: PackageSpec) -> str:
         repos = ", ".join(sorted(r.name for r in self.pool.repos if r.name != SYSTEM_REPO_ID)) or "none"
@@ -357,20 +393,26 @@ class TargetPool:
 
 
 def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
-    epoch, _, rest = s.evr.partition(":") if ":" in s.evr else ("0", "", s.evr)
+    # each attribute of a SWIG solvable is a C call: read each once (7k packages matter)
+    evr, name, arch = s.evr, s.name, s.arch
+    epoch, _, rest = evr.partition(":") if ":" in evr else ("0", "", evr)
     version, _, release = rest.rpartition("-")
-    requires = tuple(str(d) for d in s.lookup_deparray(solv.SOLVABLE_REQUIRES))
+    requires = tuple(map(str, s.lookup_deparray(solv.SOLVABLE_REQUIRES)))
     if s.id in tp.local_files:
         path = tp.local_files[s.id]
         sha256 = file_digest(path)
-        return ResolvedPackage(s.name, epoch, version, release, s.arch, LOCAL_REPO_ID, str(path),
+        return ResolvedPackage(name, epoch, version, release, arch, LOCAL_REPO_ID, str(path),
                                sha256, path.stat().st_size, requires, f"sha256:{sha256}")
     chk = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
-    checksum = f"{chk.typestr()}:{chk.hex()}" if chk is not None else ""
-    sha256 = chk.hex() if chk is not None and chk.typestr() == "sha256" else ""
-    location = s.lookup_location()[0] if s.lookup_location() else ""
+    if chk is not None:
+        kind, digest = chk.typestr(), chk.hex()
+        checksum, sha256 = f"{kind}:{digest}", digest if kind == "sha256" else ""
+    else:
+        checksum = sha256 = ""
+    loc = s.lookup_location()
+    location = loc[0] if loc else ""
     size = s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE) or 0
-    return ResolvedPackage(s.name, epoch, version, release, s.arch, s.repo.name, location, sha256, int(size),
+    return ResolvedPackage(name, epoch, version, release, arch, s.repo.name, location, sha256, int(size),
                            requires, checksum)
 
 
@@ -402,25 +444,50 @@ def _baseline_from_rpm_qa(tp: TargetPool, entries: list[str], result: Resolution
     return chosen
 
 
-def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | None = None) -> Resolution:
-    """The packages a target needs on top of its baseline; problems instead of raising."""
-    result = Resolution(manifest.target.name)
-    tp = TargetPool(manifest.target.basearch)
+def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], directory: Path) -> dict[str, Path]:
+    """One .solv per repo, keyed by every input that decides which file provides it holds."""
+    digest = hashlib.sha256(f"{solv.__name__}:{getattr(solv, 'VERSION', '')}:v1".encode())
     for meta in metas:
-        tp.add_rpmmd(meta)
+        for mdtype in ("primary", "filelists"):
+            digest.update(f"{meta.repo.id}:{mdtype}:{meta.files[mdtype].checksum}\n".encode())
+    for path in local_paths:
+        digest.update(f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}\n".encode())
+    key = digest.hexdigest()[:24]
+    return {meta.repo.id: directory / f"{key}-{meta.repo.id}.solv" for meta in metas}
+
+
+def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | None = None,
+            solv_cache: Path | None = None) -> Resolution:
+    """The packages a target needs on top of its baseline; problems instead of raising."""
+    tp = TargetPool(manifest.target.basearch)
     local_paths = []
     for directory in manifest.install.local_rpms:
         local_paths += sorted(directory.glob("*.rpm"))
+    cache_paths = _solv_cache_paths(metas, local_paths, solv_cache) if solv_cache else {}
+    use_cache = bool(cache_paths) and all(p.exists() for p in cache_paths.values())
+    for meta in metas:
+        if use_cache:
+            tp.add_cached(meta, cache_paths[meta.repo.id])
+        else:
+            tp.add_rpmmd(meta)
     if local_paths:
         tp.add_local_rpms(local_paths)
     tp.finish_loading(manifest.modules)
+    if cache_paths and not use_cache:
+        tp.write_cache(cache_paths)
+    return solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
 
+
+def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Install,
+                 testcase_dir: Path | None = None) -> Resolution:
+    """Baseline into @System, then every root in one run (tests/resolve/cases drive this directly)."""
+    result = Resolution(target)
     # 1. the baseline: what a minimal install of the target already has
-    if manifest.baseline.rpm_qa is not None:
-        base_solvables = _baseline_from_rpm_qa(tp, _read_rpm_qa(manifest.baseline.rpm_qa), result)
+    if baseline.rpm_qa is not None:
+        base_solvables = _baseline_from_rpm_qa(tp, _read_rpm_qa(baseline.rpm_qa), result)
     else:
-        specs = [PackageSpec(n) for n in manifest.baseline.packages]
-        _, trans, problems, unmatched = tp.solve(specs, manifest.baseline.repos)
+        specs = [PackageSpec(n) for n in baseline.packages]
+        _, trans, problems, unmatched = tp.solve(specs, baseline.repos)
         if problems or unmatched:
             result.problems += [f"baseline: {m}" for m in unmatched]
             result.problems += [f"baseline: {tp.describe_problem(p)}" for p in problems]
@@ -431,8 +498,8 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     installed_names = {s.name for s in base_solvables}
 
     # 2. python3 for the onsite code when the target lacks it (el7)
-    specs = list(manifest.install.packages)
-    if manifest.install.bootstrap_python:
+    specs = list(install.packages)
+    if install.bootstrap_python:
         boot_spec = PackageSpec("python3")
         _, trans, problems, unmatched = tp.solve([boot_spec])
         if problems or unmatched:
@@ -448,7 +515,7 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     if problems:
         result.problems += [tp.describe_problem(p) for p in problems]
         if testcase_dir is not None:
-            where = testcase_dir / f"{manifest.target.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+            where = testcase_dir / f"{target}-{time.strftime('%Y%m%dT%H%M%S')}"
             where.mkdir(parents=True, exist_ok=True)
             solver.write_testcase(str(where))
             result.testcase = str(where)

@@ -1,4 +1,5 @@
 #!/bin/sh
+{ # The whole header is one brace group, parsed before anything runs: a truncated file is a syntax error.
 # ha-installer: a self-extracting HA installer made by ha-bundle (keepalived + MySQL/MariaDB).
 # Run it as root:  sh ./ha-installer-<target>.run --help
 # Check the whole file:  sha256sum ha-installer-<target>.run  (compare with the published value)
@@ -338,7 +339,7 @@ hb_python_ok() {
 }
 
 hb_find_python() {
-    for hb_cand in python3 /usr/bin/python3 /usr/libexec/platform-python; do
+    for hb_cand in python3 /usr/libexec/platform-python; do
         case $hb_cand in
             /*) [ -x "$hb_cand" ] || continue ;;
             *) command -v "$hb_cand" >/dev/null 2>&1 || continue ;;
@@ -504,4 +505,5 @@ if [ "$hb_keep" = yes ]; then
 fi
 hb_cleanup
 exit "$hb_status"
+}
 # ---- end of ha-installer header ----
