@@ -27,7 +27,10 @@ LAB_DIR = Path(__file__).resolve().parent
 REPO_ROOT = LAB_DIR.parent.parent
 STUBS = REPO_ROOT / "stubs"
 SHIM_BIN = LAB_DIR / "bin"
-HOST_PY = "/usr/bin/python3"  # Debian's python for lab helpers (app, shim, nodeinit)
+HOST_PY = "/usr/bin/python3"
+# absolute: a test may give a node command a PATH without them
+IP = shutil.which("ip") or "/usr/sbin/ip"
+NSENTER = shutil.which("nsenter") or "/usr/bin/nsenter"  # Debian's python for lab helpers (app, shim, nodeinit)
 KEEPALIVED_2020 = "/work/shared/keepalived-2.0.20/keepalived"
 
 SUBNET = "192.0.2.0/24"
@@ -250,8 +253,8 @@ class Lab:
         if node == "client" or node not in self.init_pids:
             if node not in ("client",) and node not in self.nodes:
                 raise LabError("no such lab node: %s" % node)
-            return ["ip", "netns", "exec", self.netns(node)] + list(argv)
-        return ["nsenter", "-t", str(self.init_pids[node]), "-n", "-m", "-p", "-u",
+            return [IP, "netns", "exec", self.netns(node)] + list(argv)
+        return [NSENTER, "-t", str(self.init_pids[node]), "-n", "-m", "-p", "-u",
                 "--wd=" + (cwd or str(REPO_ROOT)), "--"] + list(argv)
 
     def node_env(self, extra: dict | None = None) -> dict:
