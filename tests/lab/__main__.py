@@ -10,6 +10,7 @@ import glob
 import os
 import sys
 
+from tests.conftest import find_python36
 from tests.lab.core import Lab, STUBS
 
 MARKER = "cli"
@@ -64,8 +65,11 @@ def main(argv=None) -> int:
             print("no lab is up: python -m tests.lab up", file=sys.stderr)
             return 1
         lab = labs[-1]
-        argv = lab.node_argv(args.node, ["bash", "-i"])
+        argv = lab.node_argv(args.node, ["bash", "--norc", "-i"])
         env = lab.node_env({"PYTHONPATH": str(STUBS), "PS1": "[%s] \\w# " % args.node})
+        py36 = find_python36()
+        if py36:   # python3.6 -m onsite works in the shell, as on the target
+            env["PATH"] = os.path.dirname(py36) + ":" + env["PATH"]
         os.execvpe(argv[0], argv, env)
     return 1
 
