@@ -64,12 +64,13 @@ def resolve(
     result = plan.resolve_manifest(manifest, mirrors=_mirrors(mirror), cache_dir=cache,
                                    quiet=as_json)
     if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        # compact: the C encoder is ~10x faster than indent= on large plans
+        typer.echo(json.dumps(result.to_json(), sort_keys=True))
     else:
         plan.print_plan(result)
     if result.problems:
         if not as_json:
-            err_console.print(plan.problems_text(result))
+            sys.stderr.write(plan.problems_text(result) + "\n")
         raise typer.Exit(2)
 
 
@@ -146,7 +147,7 @@ def main() -> None:
     try:
         app()
     except HaBundleError as exc:
-        err_console.print(exc.render(), markup=False, highlight=False)
+        sys.stderr.write(exc.render() + "\n")  # unwrapped: paths and NEVRAs stay greppable
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

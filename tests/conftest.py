@@ -50,3 +50,20 @@ def onsite_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(STUBS)
     return env
+
+
+@pytest.fixture(scope="session")
+def fixture_repos() -> Path:
+    """The el7/el8/el9 fixture repos (built once; shared with `scripts/setup.sh`)."""
+    from tests.fixtures.build_repos import build_all
+
+    return build_all(REPO_ROOT / "build" / "fixture-repos")
+
+
+@pytest.fixture(scope="session")
+def repo_url(fixture_repos: Path):
+    """Base URL of an HTTP server on 127.0.0.1 serving the fixture repos."""
+    from tests.fixtures.serve import RepoServer
+
+    with RepoServer(fixture_repos) as server:
+        yield server.url

@@ -14,6 +14,9 @@ from onsite.errors import OnsiteError
 # name -> (module, one-line help)
 COMMANDS = {
     "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
+    "install": ("onsite.cmd_install", "install the bundle's RPMs (checked with rpm -U --test first)"),
+    "preflight": ("onsite.cmd_preflight", "read-only checks: OS, arch, space, rpm -U --test"),
+    "status": ("onsite.cmd_status", "what the installer did and what is installed"),
 }
 
 

@@ -1,0 +1,161 @@
+"""Compatibility checks beyond the solver: what a solvable set can still get wrong on a real host.
+
+Two moments: ``check()`` after resolution (arch, glibc/openssl sonames against the baseline,
+known conflicts with what customers' hosts often carry) and ``check_rpm_files()`` after download
+(``rpmlib(...)`` features and payload compression the target's own rpm must support; createrepo
+drops rpmlib requires from primary.xml, so only the RPM headers tell).
+Per-target facts are data (tables below), not branches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+import rpmfile
+from rich.console import Console
+from rich.table import Table
+
+from builder.manifest import Manifest
+from builder.resolve import Resolution
+
+# rpmlib() features each target's rpm understands (rpm 4.11.3 on el7, 4.14.3 on el8, 4.16 on el9),
+# from `rpm --showrc`/`rpm -q --querytags` of those releases.
+_COMMON = {"CompressedFileNames", "PayloadFilesHavePrefix", "FileDigests", "PayloadIsBzip2", "PayloadIsXz",
+           "PayloadIsLzma", "PartialHardlinkSets", "ScriptletInterpreterArgs", "VersionedDependencies",
+           "HeaderLoadSortsTags", "ExplicitPackageProvide", "TildeInVersions", "BuiltinLuaScripts",
+           "FileCaps", "ScriptletExpansion", "LargeFiles"}
+RPMLIB_FEATURES: dict[str, set[str]] = {
+    "7": _COMMON,
+    "8": _COMMON | {"RichDependencies", "PayloadIsZstd", "CaretInVersions"},
+    "9": _COMMON | {"RichDependencies", "PayloadIsZstd", "CaretInVersions", "DynamicBuildRequires"},
+}
+# payload compressors the target's rpm can unpack
+PAYLOAD_COMPRESSORS: dict[str, set[str]] = {
+    "7": {"gzip", "bzip2", "xz", "lzma"},
+    "8": {"gzip", "bzip2", "xz", "lzma", "zstd"},
+    "9": {"gzip", "bzip2", "xz", "lzma", "zstd"},
+}
+
+
+@dataclass(frozen=True)
+class KnownConflict:
+    """A package in the bundle that clashes with something customer hosts often have."""
+
+    os_majors: tuple[str, ...]
+    when_carried: str  # package name in the bundle
+    customer_has: str  # package customers often have installed
+    needs: str  # package that must then also be carried ("" = just warn)
+    detail: str
+
+
+KNOWN_CONFLICTS = (
+    KnownConflict(("7",), "mysql-community-libs", "postfix", "mysql-community-libs-compat",
+                  "mysql-community-libs obsoletes mariadb-libs, and el7's postfix needs libmysqlclient.so.18, "
+                  "which only mysql-community-libs-compat then provides"),
+    KnownConflict(("7", "8", "9"), "mysql-community-server", "mariadb-server", "",
+                  "a host with mariadb-server installed will have it replaced (obsoleted); "
+                  "its data directory must be backed up first"),
+    KnownConflict(("8",), "mysql-community-server", "mysql-server", "",
+                  "el8's mysql module must be disabled ([modules] disable = [\"mysql\"])"),
+)
+_SONAME_RE = re.compile(r"^(libc\.so\.6|libcrypto\.so\.[0-9.]+|libssl\.so\.[0-9.]+)\(([^)]*)\)")
+
+
+@dataclass
+class Report:
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)  # check, subject, status, detail
+
+    def add(self, check: str, subject: str, status: str, detail: str) -> None:
+        self.rows.append((check, subject, status, detail))
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{c} {s}: {d}" for c, s, st, d in self.rows if st == "FAIL"]
+
+    def to_json(self) -> list[dict[str, str]]:
+        return [{"check": c, "subject": s, "status": st, "detail": d} for c, s, st, d in self.rows]
+
+
+def check(manifest: Manifest, res: Resolution) -> Report:
+    report = Report()
+    arch = manifest.target.basearch
+    bad_arch = [p.nevra for p in res.packages if p.arch not in (arch, "noarch")]
+    report.add("arch", arch, "FAIL" if bad_arch else "PASS",
+               f"not {arch}/noarch: {', '.join(bad_arch)}" if bad_arch else f"all {len(res.packages)} are {arch} or noarch")
+
+    upgraded = {p.name: p for p in res.baseline_upgrades}
+    needs: dict[str, set[str]] = {}
+    for p in res.packages:
+        for req in p.requires:
+            m = _SONAME_RE.match(req)
+            if m:
+                needs.setdefault(m.group(1), set()).add(m.group(2) or "")
+    for soname, versions in sorted(needs.items()):
+        family = "glibc" if soname.startswith("libc.") else "openssl-libs"
+        symbol_versions = sorted(v for v in versions if v and v != "64bit")
+        subject = f"{soname} {' '.join(symbol_versions)}".strip()
+        if family in upgraded:
+            report.add("abi", subject, "WARN",
+                       f"the bundle upgrades the target's {family} to {upgraded[family].nevra}: test this host image")
+        else:
+            report.add("abi", subject, "PASS", f"provided by the target's own {family}")
+
+    carried = {p.name for p in res.packages}
+    baseline_names = {nevra.rsplit("-", 2)[0] for nevra in res.baseline}
+    for kc in KNOWN_CONFLICTS:
+        if manifest.target.os_major not in kc.os_majors or kc.when_carried not in carried:
+            continue
+        if kc.needs and kc.needs not in carried:
+            report.add("conflict", f"{kc.when_carried} vs {kc.customer_has}",
+                       "FAIL" if kc.customer_has in baseline_names else "WARN",
+                       f"{kc.detail}; add {kc.needs} to [install] packages")
+        elif kc.needs:
+            report.add("conflict", f"{kc.when_carried} vs {kc.customer_has}", "PASS", f"{kc.needs} is carried")
+        else:
+            report.add("conflict", f"{kc.when_carried} vs {kc.customer_has}", "WARN", kc.detail)
+    for nevra in res.baseline_removals:
+        report.add("replaces", nevra, "WARN", "this package of the target's base install will be replaced")
+    return report
+
+
+def check_rpm_files(manifest: Manifest, files: list[Path]) -> Report:
+    """rpmlib() features and payload compression against the target's rpm, from RPM headers."""
+    report = Report()
+    major = manifest.target.os_major
+    features = RPMLIB_FEATURES.get(major)
+    compressors = PAYLOAD_COMPRESSORS.get(major)
+    if features is None or compressors is None:
+        report.add("rpmlib", f"el{major}", "WARN", "no rpm feature table for this OS release; not checked")
+        return report
+    bad: list[str] = []
+    for path in files:
+        with rpmfile.open(str(path)) as rpm:
+            h = rpm.headers
+        names = h.get("requirename") or []
+        names = names if isinstance(names, (list, tuple)) else [names]
+        for raw in names:
+            req = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if req.startswith("rpmlib(") and req[7:-1] not in features:
+                bad.append(f"{path.name} needs {req}")
+        comp = h.get("archive_compression") or b"gzip"
+        comp = comp.decode() if isinstance(comp, bytes) else str(comp)
+        if comp not in compressors:
+            bad.append(f"{path.name} has a {comp} payload")
+    report.add("rpmlib", f"el{major} rpm", "FAIL" if bad else "PASS",
+               "; ".join(bad) + " (the target's rpm cannot install these)" if bad
+               else f"all {len(files)} RPMs use features the target's rpm supports")
+    return report
+
+
+def print_report(report: Report, console: Console) -> None:
+    if not report.rows:
+        return
+    table = Table(title="compatibility")
+    for col in ("check", "subject", "status", "detail"):
+        table.add_column(col)
+    colour = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
+    for c, s, st, d in report.rows:
+        table.add_row(c, s, f"[{colour[st]}]{st}[/]", d)
+    console.print(table)
+

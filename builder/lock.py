@@ -1,0 +1,98 @@
+"""The lockfile (bundle.lock.json) and the SBOM (CycloneDX 1.5 JSON) of a fetched target.
+
+Both are pure functions of their inputs, so the same inputs give byte-identical files (the .run's
+reproducibility rests on it): no wall-clock time unless SOURCE_DATE_EPOCH says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from builder import __version__
+from builder.manifest import Manifest
+from builder.repos import RepoMetadata
+from builder.resolve import LOCAL_REPO_ID, ResolvedPackage, Resolution
+
+LOCK_NAME = "bundle.lock.json"
+SBOM_NAME = "sbom.cdx.json"
+LOCK_VERSION = 1
+
+
+def created_epoch(metas: list[RepoMetadata]) -> int:
+    """SOURCE_DATE_EPOCH if set, else the newest repo revision: stable for the same inputs."""
+    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if env.isdigit():
+        return int(env)
+    revisions = [int(m.revision) for m in metas if m.revision.isdigit()]
+    return max(revisions) if revisions else 0
+
+
+def _entry(pkg: ResolvedPackage) -> dict[str, Any]:
+    data = pkg.to_json()
+    if pkg.repo == LOCAL_REPO_ID:
+        data["location"] = pkg.filename  # the engineer's path is not part of the product
+    data["filename"] = f"rpms/{pkg.filename}"
+    return data
+
+
+def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], metas: list[RepoMetadata]) -> dict[str, Any]:
+    by_name = {p.nevra: p for p in packages}
+    upgrades = [by_name.get(p.nevra, p) for p in res.baseline_upgrades]
+    return {
+        "lock_version": LOCK_VERSION,
+        "tool": f"ha-bundle {__version__}",
+        "created": created_epoch(metas),
+        "target": {"name": m.target.name, "releasever": m.target.releasever, "basearch": m.target.basearch,
+                   "os_ids": list(m.target.os_ids), "os_major": m.target.os_major},
+        "manifest": {"path": m.path.name, "sha256": m.sha256},
+        "repos": [{"id": meta.repo.id, "baseurl": meta.baseurl, "repomd_sha256": meta.repomd_sha256}
+                  for meta in metas],
+        "modules": {"enable": [f"{n}:{s}" for n, s in m.modules.enable], "disable": list(m.modules.disable)},
+        "packages": [_entry(p) for p in packages],
+        "baseline": res.baseline,
+        "baseline_upgrades": [_entry(p) for p in upgrades],
+        "baseline_removals": res.baseline_removals,
+        "bootstrap": [f"rpms/{p.filename}" for p in res.bootstrap],
+    }
+
+
+def lock_digest(lock: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest()
+
+
+def _purl(p: dict[str, Any]) -> str:
+    qualifiers = f"arch={p['arch']}"
+    if p["epoch"] not in ("", "0"):
+        qualifiers += f"&epoch={p['epoch']}"
+    return f"pkg:rpm/{p['name']}@{p['version']}-{p['release']}?{qualifiers}"
+
+
+def make_sbom(lock: dict[str, Any]) -> dict[str, Any]:
+    digest = lock_digest(lock)
+    timestamp = datetime.fromtimestamp(lock["created"], tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = f"ha-installer-{lock['target']['name']}"
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'ha-bundle:' + digest)}",
+        "version": 1,
+        "metadata": {
+            "timestamp": timestamp,
+            "tools": {"components": [{"type": "application", "name": "ha-bundle", "version": __version__}]},
+            "component": {"type": "application", "name": name, "version": digest[:12],
+                          "bom-ref": name},
+        },
+        "components": [
+            {"type": "library", "bom-ref": _purl(p), "name": p["name"],
+             "version": f"{p['version']}-{p['release']}", "purl": _purl(p),
+             "hashes": [{"alg": "SHA-256", "content": p["sha256"]}],
+             "properties": [{"name": "ha-bundle:repo", "value": p["repo"]},
+                            {"name": "ha-bundle:arch", "value": p["arch"]}]}
+            for p in lock["packages"]
+        ],
+    }

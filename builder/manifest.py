@@ -1,0 +1,269 @@
+"""Manifest format v1: load, validate and normalise ``manifests/<target>.toml``.
+
+This is a public contract (docs/manifest.md): new keys may be added, existing ones never change
+meaning. Every problem is reported with the file, the key (and line where we can find it) and
+what was expected, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from builder.errors import ManifestError
+
+SUPPORTED_ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "i686")
+# rpm version comparison operators accepted in a package spec; "==" is an alias of "="
+OPERATORS = ("<=", ">=", "==", "=", "<", ">")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+_TARGET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_SPEC_RE = re.compile(r"^\s*(?P<name>[^\s<>=!~]+)\s*(?:(?P<op>[<>=!~]+)\s*(?P<evr>\S+))?\s*$")
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    """One requested package: a name, optionally with an rpm comparison (``keepalived = 2.0.20``)."""
+
+    name: str
+    op: str = ""
+    evr: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.op} {self.evr}" if self.op else self.name
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    releasever: str
+    basearch: str
+    os_ids: tuple[str, ...]
+    os_major: str
+
+
+@dataclass(frozen=True)
+class Repo:
+    id: str
+    baseurl: str  # http(s)://, file:// or an absolute local path (relative ones are resolved)
+    gpgkey: str = ""
+    module_hotfixes: bool = False
+
+
+@dataclass(frozen=True)
+class Baseline:
+    packages: tuple[str, ...] = ()
+    rpm_qa: Path | None = None
+    repos: tuple[str, ...] = ()  # repos a minimal install comes from (default: all)
+
+
+@dataclass(frozen=True)
+class Install:
+    packages: tuple[PackageSpec, ...]
+    local_rpms: tuple[Path, ...] = ()
+    bootstrap_python: bool = False
+
+
+@dataclass(frozen=True)
+class Modules:
+    enable: tuple[tuple[str, str], ...] = ()  # (module, stream)
+    disable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    sha256: str
+    target: Target
+    repos: tuple[Repo, ...]
+    baseline: Baseline
+    install: Install
+    modules: Modules = field(default_factory=Modules)
+
+    def substitute(self, url: str) -> str:
+        return url.replace("$releasever", self.target.releasever).replace("$basearch", self.target.basearch)
+
+
+# key -> (type, required) per table; extend here, never repurpose
+_SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
+    "target": {"name": (str, True), "releasever": (str, True), "basearch": (str, True),
+               "os_ids": (list, True), "os_major": (str, True)},
+    "repo": {"id": (str, True), "baseurl": (str, True), "gpgkey": (str, False),
+             "module_hotfixes": (bool, False)},
+    "baseline": {"packages": (list, False), "rpm_qa": (str, False), "repos": (list, False)},
+    "install": {"packages": (list, True), "local_rpms": (list, False), "bootstrap_python": (bool, False)},
+    "modules": {"enable": (list, False), "disable": (list, False)},
+}
+_TOP = {"target": dict, "repo": list, "baseline": dict, "install": dict, "modules": dict}
+_TYPE_WORDS = {str: "a string", list: "a list", bool: "true or false", dict: "a table"}
+
+
+class _Checker:
+    """Validates one manifest file, remembering its text to point at line numbers."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, table: str, key: str | None) -> int | None:
+        in_table = False
+        header = re.compile(r"^\s*\[\[?\s*" + re.escape(table) + r"\s*\]\]?\s*(#.*)?$")
+        for number, line in enumerate(self.lines, 1):
+            if header.match(line):
+                if key is None:
+                    return number
+                in_table = True
+            elif re.match(r"^\s*\[", line):
+                in_table = False
+            elif in_table and key and re.match(r"^\s*" + re.escape(key) + r"\s*=", line):
+                return number
+        return None
+
+    def fail(self, key: str, expected: str, table: str, got: Any = None) -> ManifestError:
+        line = self.line_of(table, key.rsplit(".", 1)[1] if "." in key else None)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        context = [f"file: {where}", f"key: {key}", f"expected: {expected}"]
+        if got is not None:
+            context.append(f"got: {got!r}")
+        return ManifestError("manifest-invalid", f"manifest {self.path.name}: {key} is not valid", context,
+                             hint="fix the key as described (format: docs/manifest.md)")
+
+    def table(self, name: str, data: Any, display: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(display, "a table", name, data)
+        schema = _SCHEMA[name]
+        for key in data:
+            if key not in schema:
+                raise self.fail(f"{display}.{key}", f"one of: {', '.join(schema)} (unknown key)", name)
+        for key, (kind, required) in schema.items():
+            if key not in data:
+                if required:
+                    raise self.fail(f"{display}.{key}", f"{_TYPE_WORDS[kind]} (required)", name)
+                continue
+            if not isinstance(data[key], kind) or (kind is not bool and isinstance(data[key], bool)):
+                raise self.fail(f"{display}.{key}", _TYPE_WORDS[kind], name, data[key])
+        return data
+
+    def strings(self, display: str, values: list[Any], table: str, allow_empty: bool = True) -> tuple[str, ...]:
+        if not allow_empty and not values:
+            raise self.fail(display, "a non-empty list of strings", table, values)
+        for value in values:
+            if not isinstance(value, str) or not value.strip():
+                raise self.fail(display, "a list of non-empty strings", table, value)
+        return tuple(v.strip() for v in values)
+
+
+def parse_package_spec(text: str) -> PackageSpec:
+    """``name`` or ``name OP version``; raises ValueError with the reason."""
+    match = _SPEC_RE.match(text)
+    if not match:
+        raise ValueError("expected 'name' or 'name OP version' (OP one of = == >= <= > <)")
+    name, op, evr = match.group("name"), match.group("op") or "", match.group("evr") or ""
+    if not _NAME_RE.match(name):
+        raise ValueError(f"package name {name!r} has characters rpm does not allow")
+    if op and op not in OPERATORS:
+        raise ValueError(f"unknown version operator {op!r}: use one of = == >= <= > <")
+    if op == "==":
+        op = "="
+    if op and not re.match(r"^(\d+:)?[A-Za-z0-9._+~^]+(-[A-Za-z0-9._+~^]+)?$", evr):
+        raise ValueError(f"version {evr!r} is not [epoch:]version[-release]")
+    return PackageSpec(name, op, evr)
+
+
+def _resolve_location(base: Path, value: str) -> str:
+    if re.match(r"^[a-z][a-z0-9+.-]*://", value):
+        return value
+    return str((base / value).resolve())
+
+
+def load(path: Path | str) -> Manifest:
+    """Read and validate a manifest; raise ManifestError naming file, key and expectation."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError("manifest-unreadable", f"cannot read manifest {path}", [str(exc.strerror or exc)],
+                            hint="check the path; manifests live in manifests/<target>.toml") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError("manifest-syntax", f"manifest {path} is not valid TOML", [f"{path}: {exc}"],
+                            hint="fix the TOML syntax at the line shown") from None
+    check = _Checker(path, text)
+    for key in data:
+        if key not in _TOP:
+            raise check.fail(key, f"one of the tables: {', '.join(_TOP)} (unknown table)", key)
+    for key in ("target", "repo", "install"):
+        if key not in data:
+            raise check.fail(key, "present (required table)", key)
+    base = path.resolve().parent
+
+    t = check.table("target", data["target"], "target")
+    if not _TARGET_NAME_RE.match(t["name"]):
+        raise check.fail("target.name", "lower-case letters, digits, '.', '_' or '-'", "target", t["name"])
+    if t["basearch"] not in SUPPORTED_ARCHES:
+        raise check.fail("target.basearch", f"one of {', '.join(SUPPORTED_ARCHES)}", "target", t["basearch"])
+    if not re.match(r"^\d+$", t["os_major"]):
+        raise check.fail("target.os_major", "a whole number as a string, e.g. \"7\"", "target", t["os_major"])
+    target = Target(t["name"], t["releasever"], t["basearch"],
+                    tuple(s.lower() for s in check.strings("target.os_ids", t["os_ids"], "target", False)),
+                    t["os_major"])
+
+    if not isinstance(data["repo"], list) or not data["repo"]:
+        raise check.fail("repo", "one or more [[repo]] tables", "repo", data["repo"])
+    repos: list[Repo] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(data["repo"]):
+        r = check.table("repo", entry, f"repo[{index}]")
+        if not _NAME_RE.match(r["id"]) or r["id"] in seen:
+            raise check.fail(f"repo[{index}].id", "a unique id of letters, digits, '.', '_' or '-'", "repo", r["id"])
+        seen.add(r["id"])
+        gpgkey = _resolve_location(base, r["gpgkey"]) if r.get("gpgkey") else ""
+        repos.append(Repo(r["id"], _resolve_location(base, r["baseurl"]), gpgkey, r.get("module_hotfixes", False)))
+
+    b = check.table("baseline", data.get("baseline", {}), "baseline")
+    if ("packages" in b) == ("rpm_qa" in b):
+        raise check.fail("baseline", "exactly one of baseline.packages or baseline.rpm_qa", "baseline")
+    baseline_repos = check.strings("baseline.repos", b.get("repos", []), "baseline")
+    unknown_repos = sorted(set(baseline_repos) - seen)
+    if unknown_repos:
+        raise check.fail("baseline.repos", f"ids of [[repo]] tables ({', '.join(sorted(seen))})", "baseline",
+                         unknown_repos)
+    baseline = Baseline(
+        check.strings("baseline.packages", b.get("packages", []), "baseline"),
+        Path(_resolve_location(base, b["rpm_qa"])) if "rpm_qa" in b else None,
+        baseline_repos,
+    )
+
+    i = check.table("install", data["install"], "install")
+    specs = []
+    for value in check.strings("install.packages", i["packages"], "install", False):
+        try:
+            specs.append(parse_package_spec(value))
+        except ValueError as exc:
+            raise check.fail("install.packages", str(exc), "install", value) from None
+    install = Install(
+        tuple(specs),
+        tuple(Path(_resolve_location(base, p)) for p in check.strings("install.local_rpms", i.get("local_rpms", []), "install")),
+        i.get("bootstrap_python", False),
+    )
+
+    m = check.table("modules", data.get("modules", {}), "modules")
+    enable = []
+    for value in check.strings("modules.enable", m.get("enable", []), "modules"):
+        name, sep, stream = value.partition(":")
+        if not sep or not _NAME_RE.match(name) or not _NAME_RE.match(stream):
+            raise check.fail("modules.enable", "entries of the form 'module:stream', e.g. 'mariadb:10.5'",
+                             "modules", value)
+        enable.append((name, stream))
+    disable = check.strings("modules.disable", m.get("disable", []), "modules")
+    clash = {n for n, _ in enable} & set(disable)
+    if clash:
+        raise check.fail("modules.disable", "modules not also listed in modules.enable", "modules", sorted(clash))
+
+    return Manifest(path.resolve(), hashlib.sha256(raw).hexdigest(), target, tuple(repos), baseline, install,
+                    Modules(tuple(enable), disable))

@@ -1,0 +1,82 @@
+"""EL8+ modularity, decided in Python (PyPI's libsolv has no modulemd reader; DESIGN.md s.3).
+
+libdnf's rules, which we follow: a package that is an artifact of a module stream is visible only
+when that stream is active (enabled in the manifest, or the module's default stream when the
+module is neither enabled nor disabled); a non-modular package whose name matches an artifact of
+an active stream is hidden, unless its repo sets ``module_hotfixes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import ManifestError
+from builder.manifest import Modules
+
+
+@dataclass
+class ModuleIndex:
+    # (module, stream) -> set of artifact NEVRAs "name-epoch:version-release.arch"
+    streams: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    def add_yaml(self, path: Path) -> None:
+        import yaml  # only el8+ repos carry modules.yaml
+
+        with open(path, "rb") as handle:
+            for doc in yaml.safe_load_all(handle):
+                if not isinstance(doc, dict):
+                    continue
+                data = doc.get("data") or {}
+                if doc.get("document") == "modulemd":
+                    key = (str(data.get("name")), str(data.get("stream")))
+                    rpms = (data.get("artifacts") or {}).get("rpms") or []
+                    self.streams.setdefault(key, set()).update(str(r) for r in rpms)
+                elif doc.get("document") == "modulemd-defaults" and data.get("stream") is not None:
+                    self.defaults[str(data["module"])] = str(data["stream"])
+
+    @property
+    def modules(self) -> set[str]:
+        return {name for name, _ in self.streams}
+
+    def active_streams(self, choice: Modules) -> set[tuple[str, str]]:
+        enabled = dict(choice.enable)
+        for name, stream in enabled.items():
+            if (name, stream) not in self.streams:
+                known = sorted(s for n, s in self.streams if n == name)
+                raise ManifestError(
+                    "module-stream-unknown", f"module stream {name}:{stream} is not in the repos",
+                    [f"known streams of {name}: {', '.join(known) or 'none (no such module)'}"],
+                    hint="fix [modules] enable in the manifest")
+        active = set(enabled.items())
+        for name, stream in self.defaults.items():
+            if name not in enabled and name not in choice.disable and (name, stream) in self.streams:
+                active.add((name, stream))
+        return active
+
+
+def normalise_nevra(name: str, epoch: str, version: str, release: str, arch: str) -> str:
+    return f"{name}-{epoch or '0'}:{version}-{release}.{arch}"
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which packages the solver may see: the answer to 'is this NEVRA hidden by modularity?'."""
+
+    modular: frozenset[str]  # every artifact of every stream
+    active: frozenset[str]  # artifacts of active streams
+    active_names: frozenset[str]  # package names in active streams
+
+    def hidden(self, nevra: str, name: str, hotfix_repo: bool) -> bool:
+        if nevra in self.modular:
+            return nevra not in self.active
+        return name in self.active_names and not hotfix_repo
+
+
+def visibility(index: ModuleIndex, choice: Modules) -> Visibility:
+    active_streams = index.active_streams(choice)
+    modular = set().union(*index.streams.values()) if index.streams else set()
+    active = set().union(*(index.streams[k] for k in active_streams)) if active_streams else set()
+    names = {nevra.rsplit("-", 2)[0] for nevra in active}
+    return Visibility(frozenset(modular), frozenset(active), frozenset(names))

@@ -1,0 +1,157 @@
+"""The build pipeline's front-end: manifest -> metadata -> resolution -> (download -> lock + SBOM).
+
+Each step lives in its own module; this one only sequences them and reports progress.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from builder import compat, manifest as manifest_mod
+from builder.errors import HaBundleError, ResolveError
+from builder.manifest import Manifest
+from builder.repos import RepoClient, RepoMetadata, default_cache_dir
+from builder.resolve import Resolution, resolve
+
+console = Console(stderr=True)
+
+
+@dataclass
+class PlanResult:
+    manifest: Manifest
+    metas: list[RepoMetadata]
+    resolution: Resolution
+    report: compat.Report
+
+    @property
+    def problems(self) -> list[str]:
+        return self.resolution.problems
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.resolution.to_json()
+        data["compat"] = self.report.to_json()
+        return data
+
+
+@dataclass
+class StagedTarget:
+    """OUT/<target>/ after a successful fetch: rpms/, bundle.lock.json, sbom.cdx.json."""
+
+    directory: Path
+    lock: dict[str, Any]
+    manifest: Manifest
+
+
+def load_metadata(m: Manifest, client: RepoClient, mirrors: dict[str, str], quiet: bool = False) -> list[RepoMetadata]:
+    unknown = sorted(set(mirrors) - {r.id for r in m.repos})
+    if unknown:
+        raise HaBundleError("mirror-unknown-repo", f"--mirror names repos the manifest does not have: {', '.join(unknown)}",
+                            [f"repos in {m.path.name}: {', '.join(r.id for r in m.repos)}"],
+                            hint="use one of the manifest's repo ids")
+    metas = []
+    for repo in m.repos:
+        baseurl = m.substitute(mirrors.get(repo.id, repo.baseurl))
+        if not quiet:
+            console.print(f"[dim]metadata[/dim] {repo.id}: {baseurl}")
+        metas.append(client.load(repo, baseurl))
+    return metas
+
+
+def resolve_manifest(path: Path, mirrors: dict[str, str] | None = None, cache_dir: Path | None = None,
+                     quiet: bool = False) -> PlanResult:
+    m = manifest_mod.load(path)
+    _check_local_rpms(m)
+    client = RepoClient(cache_dir)
+    metas = load_metadata(m, client, mirrors or {}, quiet)
+    resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases", solv_cache=client.cache_dir / "solv")
+    report = compat.check(m, resolution) if not resolution.problems else compat.Report()
+    return PlanResult(m, metas, resolution, report)
+
+
+def _check_local_rpms(m: Manifest) -> None:
+    for directory in m.install.local_rpms:
+        if not directory.is_dir() or not any(directory.glob("*.rpm")):
+            raise HaBundleError(
+                "local-rpms-empty", f"local_rpms directory {directory} holds no .rpm files",
+                [f"manifest: {m.path}", "this target needs RPMs the OS repos do not ship "
+                 "(e.g. keepalived 2.0.20 for el7, whose own keepalived is 1.3.5)"],
+                hint=f"copy the RPMs (for example your keepalived-2.0.20 build) into {directory}, then run again")
+
+
+def problems_text(result: PlanResult) -> str:
+    lines = [f"cannot resolve target {result.manifest.target.name} ({len(result.problems)} problems):"]
+    lines += [f"  - {p}" for p in result.problems]
+    if result.resolution.testcase:
+        lines.append(f"  solver testcase saved in {result.resolution.testcase}")
+    return "\n".join(lines)
+
+
+def print_plan(result: PlanResult) -> None:
+    out = Console()
+    res = result.resolution
+    if res.problems:
+        return
+    table = Table(title=f"{res.target}: {len(res.packages)} packages to carry", show_lines=False)
+    for col in ("package", "repo", "size"):
+        table.add_column(col)
+    for p in res.packages:
+        mark = " [bold yellow](baseline upgrade)[/]" if p in res.baseline_upgrades else ""
+        table.add_row(p.nevra + mark, p.repo, f"{p.size:,}")
+    out.print(table)
+    if res.baseline_upgrades:
+        out.print(f"[bold yellow]WARNING: {len(res.baseline_upgrades)} packages of the target's base install "
+                  f"will be UPGRADED:[/] " + ", ".join(p.nevra for p in res.baseline_upgrades))
+    if res.baseline_removals:
+        out.print("[bold yellow]WARNING: these installed packages will be REPLACED (obsoleted):[/] "
+                  + ", ".join(res.baseline_removals))
+    for w in res.warnings:
+        out.print(f"[yellow]warning:[/] {w}")
+    compat.print_report(result.report, out)
+
+
+def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
+                   cache_dir: Path | None = None, jobs: int = 4) -> StagedTarget:
+    """Resolve, download and verify; write OUT/<target>/ only when everything succeeded."""
+    from builder import fetch, lock  # requests is slow to import; `resolve` never needs it
+
+    result = resolve_manifest(path, mirrors, cache_dir)
+    if result.problems:
+        raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",
+                           result.problems, hint="see the problems above; `ha-bundle resolve` shows the plan",
+                           exit_code=2)
+    if result.report.failures:
+        raise HaBundleError("compat-failed", f"target {result.manifest.target.name}: compatibility checks failed",
+                            result.report.failures, hint="fix the manifest or repos; `ha-bundle resolve` shows the report")
+    print_plan(result)
+    m = result.manifest
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / m.target.name
+    staging = Path(tempfile.mkdtemp(prefix=f".{m.target.name}-", dir=out_dir))
+    staging.chmod(0o755)
+    try:
+        urls = {meta.repo.id: meta for meta in result.metas}
+        packages = fetch.download_all(result.resolution.packages, urls, cache / "rpms", staging / "rpms", jobs=jobs)
+        files_report = compat.check_rpm_files(m, sorted((staging / "rpms").glob("*.rpm")))
+        if files_report.failures:
+            raise HaBundleError("compat-failed", f"target {m.target.name}: RPMs the target's rpm cannot install",
+                                files_report.failures, hint="rebuild those RPMs for the target, or pick other versions")
+        data = lock.make_lock(m, result.resolution, packages, result.metas)
+        (staging / lock.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        (staging / lock.SBOM_NAME).write_text(json.dumps(lock.make_sbom(data), indent=2, sort_keys=True) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return StagedTarget(final, data, m)

@@ -1,0 +1,518 @@
+"""Dependency resolution against the *target's* baseline, on libsolv (the only module importing solv).
+
+How the pieces relate: ``plan`` reads the manifest and repo metadata and calls ``resolve()``.
+``TargetPool`` loads everything into one libsolv Pool set to the target's arch, following
+libsolv's own order (pysolv): setarch -> repos (+filelists) -> local RPMs -> addfileprovides ->
+createwhatprovides. Modularity (``modularity``) only decides which solvables are *considered*.
+The baseline is solved first and copied into an ``@System`` repo; then all requested roots are
+solved in one run (never package by package) and the transaction is split into new packages,
+baseline upgrades and baseline removals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import rpmfile
+import solv
+
+from builder.errors import ResolveError
+from builder.manifest import Manifest, PackageSpec
+from builder.modularity import ModuleIndex, Visibility, normalise_nevra, visibility
+from builder.repos import RepoMetadata, file_digest
+
+LOCAL_REPO_ID = "@local"
+SYSTEM_REPO_ID = "@System"
+_REL = {"=": solv.REL_EQ, "<": solv.REL_LT, ">": solv.REL_GT,
+        "<=": solv.REL_LT | solv.REL_EQ, ">=": solv.REL_GT | solv.REL_EQ}
+# what an installed package contributes to a solve (its weak deps only matter when installing it)
+_DEP_KEYS = (solv.SOLVABLE_PROVIDES, solv.SOLVABLE_REQUIRES, solv.SOLVABLE_CONFLICTS,
+             solv.SOLVABLE_OBSOLETES)
+# RPMSENSE_* flag bits as stored in rpm headers
+_SENSE_LESS, _SENSE_GREATER, _SENSE_EQUAL = 0x02, 0x04, 0x08
+
+
+@dataclass(frozen=True)
+class ResolvedPackage:
+    name: str
+    epoch: str
+    version: str
+    release: str
+    arch: str
+    repo: str
+    location: str  # relative to the repo's baseurl; an absolute path for local RPMs
+    sha256: str
+    size: int
+    requires: tuple[str, ...] = ()
+    checksum: str = ""  # "type:hex" as the repo metadata gives it (sha256 for modern repos)
+
+    @property
+    def nevra(self) -> str:
+        epoch = f"{self.epoch}:" if self.epoch and self.epoch != "0" else ""
+        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+
+    @property
+    def filename(self) -> str:
+        return os.path.basename(self.location)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "epoch": self.epoch or "0", "version": self.version,
+                "release": self.release, "arch": self.arch, "repo": self.repo,
+                "location": self.location, "sha256": self.sha256, "size": self.size}
+
+
+@dataclass
+class Resolution:
+    target: str
+    packages: list[ResolvedPackage] = field(default_factory=list)  # everything to carry
+    baseline_upgrades: list[ResolvedPackage] = field(default_factory=list)
+    baseline_removals: list[str] = field(default_factory=list)  # NEVRAs obsoleted/replaced
+    baseline: list[str] = field(default_factory=list)  # NEVRAs assumed installed
+    bootstrap: list[ResolvedPackage] = field(default_factory=list)  # python3 for el7 onsite
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    testcase: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "packages": [p.to_json() for p in self.packages],
+            "baseline_upgrades": [p.to_json() for p in self.baseline_upgrades],
+            "baseline_removals": self.baseline_removals,
+            "bootstrap": [p.to_json() for p in self.bootstrap],
+            "problems": self.problems,
+            "warnings": self.warnings,
+        }
+
+
+def _evr(epoch: str, version: str, release: str) -> str:
+    evr = f"{version}-{release}" if release else version
+    return f"{epoch}:{evr}" if epoch and epoch not in ("0", "") else evr
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+class TargetPool:
+    """One libsolv pool for one target: repos, local RPMs and the baseline as @System."""
+
+    def __init__(self, basearch: str) -> None:
+        self.pool = solv.Pool()
+        self.pool.setdisttype(solv.Pool.DISTTYPE_RPM)
+        # explicitly the target's arch, never the build host's default (STYLE.md)
+        self.pool.setarch(basearch)
+        self.repo_meta: dict[str, RepoMetadata] = {}
+        self.hotfix_repos: set[str] = set()
+        self.local_files: dict[int, Path] = {}
+        self.modules = ModuleIndex()
+        self.file_deps: list[int] = []
+
+    # -- loading ---------------------------------------------------------------------------
+    def add_rpmmd(self, meta: RepoMetadata, priority: int = 99) -> None:
+        repo = self.pool.add_repo(meta.repo.id)
+        repo.appdata = meta
+        self._read(repo, meta, "primary", None, 0)
+        # file dependencies (/bin/sh, /usr/bin/python3) resolve only with filelists
+        # loaded as an extension of the same solvables (DESIGN.md s.3)
+        self._read(repo, meta, "filelists", "FL", solv.Repo.REPO_EXTEND_SOLVABLES | solv.Repo.REPO_LOCALPOOL)
+        repo.priority = -priority  # libsolv: higher wins; dnf: lower wins
+        self.repo_meta[meta.repo.id] = meta
+        if meta.repo.module_hotfixes:
+            self.hotfix_repos.add(meta.repo.id)
+        if "modules" in meta.files:
+            self.modules.add_yaml(meta.files["modules"].path)
+
+    def add_cached(self, meta: RepoMetadata, path: Path, priority: int = 99) -> None:
+        """A repo from our .solv cache: primary plus the file provides the pool needs."""
+        repo = self.pool.add_repo(meta.repo.id)
+        handle = solv.xfopen(str(path))
+        try:
+            if handle is None or not repo.add_solv(handle):
+                raise OSError(f"unreadable solv cache {path}")
+        finally:
+            if handle is not None:
+                handle.close()
+        repo.priority = -priority
+        self.repo_meta[meta.repo.id] = meta
+        if meta.repo.module_hotfixes:
+            self.hotfix_repos.add(meta.repo.id)
+        if "modules" in meta.files:
+            self.modules.add_yaml(meta.files["modules"].path)
+
+    def write_cache(self, paths: dict[str, Path]) -> None:
+        """After addfileprovides: write each repo's first repodata (no filelists), like dnf."""
+        for repo in self.pool.repos:
+            path = paths.get(repo.name)
+            if path is None:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            handle = solv.xfopen(str(tmp), "w")
+            try:
+                ok = repo.write_first_repodata(handle)
+            finally:
+                handle.close()
+            if ok:
+                tmp.replace(path)
+            else:
+                tmp.unlink(missing_ok=True)
+
+    def _read(self, repo: Any, meta: RepoMetadata, mdtype: str, language: str | None, flags: int) -> None:
+        handle = solv.xfopen(str(meta.files[mdtype].path))
+        if handle is None:
+            raise ResolveError("metadata-unreadable", f"repo {meta.repo.id}: cannot open {mdtype} metadata",
+                               [str(meta.files[mdtype].path)], hint="clear the cache directory and retry")
+        try:
+            if not repo.add_rpmmd(handle, language, flags):
+                raise ResolveError("metadata-unreadable", f"repo {meta.repo.id}: {mdtype} metadata cannot be parsed",
+                                   [self.pool.errstr], hint="the repo metadata is damaged; retry or use another mirror")
+        finally:
+            handle.close()
+
+    def add_local_rpms(self, paths: Iterable[Path]) -> None:
+        """RPM files read with rpmfile (PyPI libsolv cannot read rpm headers itself)."""
+        repo = self.pool.add_repo(LOCAL_REPO_ID)
+        for path in paths:
+            try:
+                with rpmfile.open(str(path)) as rpm:
+                    h = rpm.headers
+            except Exception as exc:  # rpmfile raises assorted errors on damaged files
+                raise ResolveError("local-rpm-unreadable", f"cannot read local RPM {path}", [str(exc)],
+                                   hint="remove or replace the damaged file") from None
+            s = repo.add_solvable()
+            s.name = _text(h.get("name"))
+            epoch = _text(h.get("epoch"))
+            s.evr = _evr(epoch, _text(h.get("version")), _text(h.get("release")))
+            s.arch = "noarch" if h.get("sourcepackage") else _text(h.get("arch"))
+            s.vendor = _text(h.get("vendor"))
+            for key, prefix in ((solv.SOLVABLE_PROVIDES, "provide"), (solv.SOLVABLE_REQUIRES, "require"),
+                                (solv.SOLVABLE_CONFLICTS, "conflict"), (solv.SOLVABLE_OBSOLETES, "obsolete")):
+                names = _as_list(h.get(prefix + "name") if prefix != "provide" else h.get("provides"))
+                flags = _as_list(h.get(prefix + "flags"))
+                versions = _as_list(h.get(prefix + "version"))
+                for i, dep_name in enumerate(names):
+                    dep = self._dep(_text(dep_name), flags[i] if i < len(flags) else 0,
+                                    _text(versions[i]) if i < len(versions) else "")
+                    s.add_deparray(key, dep)
+            s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(s.name).Rel(solv.REL_EQ, self.pool.Dep(s.evr)))
+            for file_name in self._file_names(h):
+                s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(file_name))
+            self.local_files[s.id] = Path(path).resolve()
+        repo.internalize()
+
+    @staticmethod
+    def _file_names(h: dict[str, Any]) -> list[str]:
+        bases, dirs, idx = _as_list(h.get("basenames")), _as_list(h.get("dirnames")), _as_list(h.get("dirindexes"))
+        return [_text(dirs[i]) + _text(b) for b, i in zip(bases, idx)]
+
+    def _dep(self, name: str, flags: int, version: str) -> Any:
+        dep = self.pool.Dep(name)
+        rel = (_SENSE_LESS & flags and solv.REL_LT) | (_SENSE_GREATER & flags and solv.REL_GT) | \
+              (_SENSE_EQUAL & flags and solv.REL_EQ)
+        if version and rel:
+            dep = dep.Rel(rel, self.pool.Dep(version))
+        return dep
+
+    def finish_loading(self, module_choice: Any) -> Visibility:
+        """addfileprovides before createwhatprovides, else file requires silently fail.
+
+        Needed for cached pools too: it also tells libsolv that file provides are in place
+        (without it every file dependency is searched the slow way, ~100x slower).
+        """
+        # addfileprovides_queue == addfileprovides, and tells which file deps exist
+        self.file_deps = list(self.pool.addfileprovides_queue())
+        self.pool.createwhatprovides()
+        vis = visibility(self.modules, module_choice)
+        if vis.modular:
+            considered = [s.id for s in self.pool.solvables_iter()
+                          if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos)]
+            self.pool.set_considered_list(considered)
+        return vis
+
+    @staticmethod
+    def _nevra(s: Any) -> str:
+        evr = s.evr
+        epoch, _, rest = evr.partition(":") if ":" in evr else ("0", "", evr)
+        version, _, release = rest.rpartition("-")
+        return normalise_nevra(s.name, epoch, version, release, s.arch)
+
+    # -- baseline ---------------------------------------------------------------------------
+    def install_system(self, solvables: list[Any]) -> None:
+        """Copy solvables into @System, the installed repo the real solve runs against."""
+        # file provides live apart from the provides array: copy the ones any package requires
+        # (before add_repo: whatprovides is invalid, and crashes, once the pool changes)
+        chosen = {src.id for src in solvables}
+        file_provides: dict[int, list[str]] = {}
+        for dep_id in self.file_deps:
+            for provider in self.pool.whatprovides(dep_id):
+                if provider.id in chosen:
+                    file_provides.setdefault(provider.id, []).append(self.pool.id2str(dep_id))
+        system = self.pool.add_repo(SYSTEM_REPO_ID)
+        for src in solvables:
+            s = system.add_solvable()
+            s.name, s.evr, s.arch, s.vendor = src.name, src.evr, src.arch, src.vendor
+            for key in _DEP_KEYS:
+                for dep in src.lookup_deparray(key):
+                    s.add_deparray(key, dep)
+            for path in file_provides.get(src.id, []):
+                s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(path))
+        system.internalize()
+        self.pool.installed = system
+        considered = self.pool.get_considered_list()
+        self.pool.createwhatprovides()
+        if considered:
+            self.pool.set_considered_list(list(considered) + [s.id for s in system.solvables_iter()])
+
+    # -- solving ----------------------------------------------------------------------------
+    def select(self, spec: PackageSpec) -> Any:
+        flags = solv.Selection.SELECTION_NAME | solv.Selection.SELECTION_DOTARCH
+        text = str(spec)
+        if spec.op:
+            flags |= solv.Selection.SELECTION_REL
+        sel = self.pool.select(text, flags)
+        if sel.isempty():
+            sel = self.pool.select(text, solv.Selection.SELECTION_PROVIDES | solv.Selection.SELECTION_REL)
+        return sel
+
+    def solve(self, specs: list[PackageSpec], only_repos: tuple[str, ...] = ()) -> tuple[Any, Any, list[Any], list[str]]:
+        """Solve all roots in one run; returns (solver, transaction, problems, unmatched).
+
+        only_repos limits what the solver sees (the baseline comes from the OS's own repos only).
+        """
+        if only_repos:
+            saved = list(self.pool.get_considered_list())
+            allowed = set(saved)
+            self.pool.set_considered_list([s.id for s in self.pool.solvables_iter()
+                                           if s.repo.name in only_repos and s.id in allowed])
+            try:
+                return self.solve(specs)
+            finally:
+                self.pool.set_considered_list(saved)
+        jobs: list[Any] = []
+        unmatched: list[str] = []
+        for spec in specs:
+            sel = self.select(spec)
+            if sel.isempty():
+                unmatched.append(self.explain_unmatched(spec))
+                continue
+            obsoleters = self.obsoleters_of(sel.solvables())
+            if obsoleters:
+                # like dnf (obsoletes=True): a package the repos obsolete may be replaced by its
+                # obsoleter, e.g. mariadb-server -> mysql-community-server
+                ids = sorted({s.id for s in sel.solvables()} | {s.id for s in obsoleters})
+                jobs.append(self.pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE_ONE_OF,
+                                          self.pool.towhatprovides(ids)))
+            else:
+                jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
+        solver = self.pool.Solver()
+        # like dnf: no vendor change, best candidates obey policy, yum-style obsoletes
+        solver.set_flag(solv.Solver.SOLVER_FLAG_ALLOW_VENDORCHANGE, 0)
+        solver.set_flag(solv.Solver.SOLVER_FLAG_BEST_OBEY_POLICY, 1)
+        solver.set_flag(solv.Solver.SOLVER_FLAG_YUM_OBSOLETES, 1)
+        problems = solver.solve(jobs) if jobs or not unmatched else []
+        return solver, solver.transaction(), problems, unmatched
+
+    def obsoleters_of(self, selected: list[Any]) -> list[Any]:
+        """Considered repo packages whose Obsoletes match any selected package (one C call each)."""
+        considered = set(self.pool.get_considered_list())
+        out: dict[int, Any] = {}
+        for target in selected:
+            dep = self.pool.Dep(target.name).Rel(solv.REL_EQ, self.pool.Dep(target.evr))
+            for cand in self.pool.whatmatchesdep(solv.SOLVABLE_OBSOLETES, dep):
+                if cand.name != target.name and cand.id in considered and cand.repo.name != SYSTEM_REPO_ID:
+                    out[cand.id] = cand
+        return list(out.values())
+
+    def explain_unmatched(self, spec: PackageSpec) -> str:
+        repos = ", ".join(sorted(r.name for r in self.pool.repos if r.name != SYSTEM_REPO_ID)) or "none"
+        same_name = [s for s in self.pool.solvables_iter() if s.name == spec.name and s.repo.name != SYSTEM_REPO_ID]
+        considered = set(self.pool.get_considered_list() or [])
+        if same_name and considered:
+            visible = [s for s in same_name if s.id in considered]
+            hidden = [s for s in same_name if s.id not in considered]
+        else:
+            visible, hidden = same_name, []
+        if not same_name:
+            return f"no package named {spec.name} in repos {repos}; check the name or add the repo that has it"
+        avail = ", ".join(sorted(str(s) for s in visible)) or "none visible"
+        msg = f"no package matches '{spec}' in repos {repos} (available: {avail})"
+        if hidden:
+            msg += f"; hidden by modularity: {', '.join(sorted(str(s) for s in hidden))} (enable its module stream in [modules])"
+        return msg
+
+    def describe_problem(self, problem: Any) -> str:
+        sentences = []
+        for rule in problem.findallproblemrules():
+            for info in rule.allinfos():
+                sentences.append(self._sentence(info))
+        if not sentences:
+            sentences.append(str(problem))
+        text = "; ".join(dict.fromkeys(sentences))
+        fixes = []
+        for solution in problem.solutions():
+            fixes.append(" and ".join(str(e) for e in solution.elements(True)))
+        if fixes:
+            text += " (possible fixes: " + " | ".join(f"{i + 1}. {f}" for i, f in enumerate(fixes)) + ")"
+        return text
+
+    def _sentence(self, info: Any) -> str:
+        repos = ", ".join(sorted(r.name for r in self.pool.repos
+                                 if r.name not in (SYSTEM_REPO_ID,))) or "none"
+        if info.type == solv.Solver.SOLVER_RULE_PKG_NOTHING_PROVIDES_DEP:
+            return f"{info.solvable} needs {info.dep}; no package in repos {repos} provides it"
+        if info.type == solv.Solver.SOLVER_RULE_JOB_NOTHING_PROVIDES_DEP:
+            return f"nothing in repos {repos} provides {info.dep}"
+        if info.type == solv.Solver.SOLVER_RULE_PKG_REQUIRES:
+            return f"{info.solvable} needs {info.dep}, but every package that provides it cannot be installed"
+        if info.type == solv.Solver.SOLVER_RULE_PKG_CONFLICTS:
+            return f"{info.solvable} conflicts with {info.dep}, provided by {info.othersolvable}"
+        if info.type == solv.Solver.SOLVER_RULE_PKG_OBSOLETES:
+            return f"{info.solvable} obsoletes {info.dep}, provided by {info.othersolvable}"
+        if info.type == solv.Solver.SOLVER_RULE_PKG_SAME_NAME:
+            return f"cannot install both {info.solvable} and {info.othersolvable}"
+        return info.problemstr()
+
+
+def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
+    epoch, _, rest = s.evr.partition(":") if ":" in s.evr else ("0", "", s.evr)
+    version, _, release = rest.rpartition("-")
+    requires = tuple(str(d) for d in s.lookup_deparray(solv.SOLVABLE_REQUIRES))
+    if s.id in tp.local_files:
+        path = tp.local_files[s.id]
+        sha256 = file_digest(path)
+        return ResolvedPackage(s.name, epoch, version, release, s.arch, LOCAL_REPO_ID, str(path),
+                               sha256, path.stat().st_size, requires, f"sha256:{sha256}")
+    chk = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
+    checksum = f"{chk.typestr()}:{chk.hex()}" if chk is not None else ""
+    sha256 = chk.hex() if chk is not None and chk.typestr() == "sha256" else ""
+    loc = s.lookup_location()
+    location = loc[0] if loc else ""
+    size = s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE) or 0
+    return ResolvedPackage(s.name, epoch, version, release, s.arch, s.repo.name, location, sha256, int(size),
+                           requires, checksum)
+
+
+def _read_rpm_qa(path: Path) -> list[str]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ResolveError("baseline-unreadable", f"cannot read baseline file {path}", [str(exc.strerror)],
+                           hint="give [baseline] rpm_qa the output of `rpm -qa` from a real target host",
+                           exit_code=1) from None
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def _baseline_from_rpm_qa(tp: TargetPool, entries: list[str], result: Resolution) -> list[Any]:
+    by_nevra: dict[str, Any] = {}
+    for s in tp.pool.solvables_iter():
+        evr = s.evr.split(":", 1)[-1]
+        by_nevra.setdefault(f"{s.name}-{evr}.{s.arch}", s)
+        by_nevra.setdefault(str(s), s)
+    chosen, missing = [], []
+    for entry in entries:
+        entry = entry[:-4] if entry.endswith(".rpm") else entry
+        s = by_nevra.get(entry)
+        (chosen if s is not None else missing).append(s if s is not None else entry)
+    if missing:
+        result.warnings.append(
+            f"{len(missing)} baseline packages from rpm -qa are not in the repos and were left out of the "
+            f"model: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+    return chosen
+
+
+def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], directory: Path) -> dict[str, Path]:
+    """One .solv per repo, keyed by every input that decides which file provides it holds."""
+    digest = hashlib.sha256(f"{solv.__name__}:{getattr(solv, 'VERSION', '')}:v1".encode())
+    for meta in metas:
+        for mdtype in ("primary", "filelists"):
+            digest.update(f"{meta.repo.id}:{mdtype}:{meta.files[mdtype].checksum}\n".encode())
+    for path in local_paths:
+        digest.update(f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}\n".encode())
+    key = digest.hexdigest()[:24]
+    return {meta.repo.id: directory / f"{key}-{meta.repo.id}.solv" for meta in metas}
+
+
+def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | None = None,
+            solv_cache: Path | None = None) -> Resolution:
+    """The packages a target needs on top of its baseline; problems instead of raising."""
+    result = Resolution(manifest.target.name)
+    tp = TargetPool(manifest.target.basearch)
+    local_paths = []
+    for directory in manifest.install.local_rpms:
+        local_paths += sorted(directory.glob("*.rpm"))
+    cache_paths = _solv_cache_paths(metas, local_paths, solv_cache) if solv_cache else {}
+    use_cache = bool(cache_paths) and all(p.exists() for p in cache_paths.values())
+    for meta in metas:
+        if use_cache:
+            tp.add_cached(meta, cache_paths[meta.repo.id])
+        else:
+            tp.add_rpmmd(meta)
+    if local_paths:
+        tp.add_local_rpms(local_paths)
+    tp.finish_loading(manifest.modules)
+    if cache_paths and not use_cache:
+        tp.write_cache(cache_paths)
+
+    # 1. the baseline: what a minimal install of the target already has
+    if manifest.baseline.rpm_qa is not None:
+        base_solvables = _baseline_from_rpm_qa(tp, _read_rpm_qa(manifest.baseline.rpm_qa), result)
+    else:
+        specs = [PackageSpec(n) for n in manifest.baseline.packages]
+        _, trans, problems, unmatched = tp.solve(specs, manifest.baseline.repos)
+        if problems or unmatched:
+            result.problems += [f"baseline: {m}" for m in unmatched]
+            result.problems += [f"baseline: {tp.describe_problem(p)}" for p in problems]
+            return result
+        base_solvables = list(trans.newsolvables())
+    tp.install_system(base_solvables)
+    result.baseline = sorted(str(s) for s in base_solvables)
+    installed_names = {s.name for s in base_solvables}
+
+    # 2. python3 for the onsite code when the target lacks it (el7)
+    specs = list(manifest.install.packages)
+    if manifest.install.bootstrap_python:
+        boot_spec = PackageSpec("python3")
+        _, trans, problems, unmatched = tp.solve([boot_spec])
+        if problems or unmatched:
+            result.problems += [f"bootstrap_python: {m}" for m in unmatched]
+            result.problems += [f"bootstrap_python: {tp.describe_problem(p)}" for p in problems]
+        else:
+            result.bootstrap = sorted((_package_from(tp, s) for s in trans.newsolvables()), key=lambda p: p.nevra)
+        specs.append(boot_spec)
+
+    # 3. every requested root in one solver run
+    solver, trans, problems, unmatched = tp.solve(specs)
+    result.problems += unmatched
+    if problems:
+        result.problems += [tp.describe_problem(p) for p in problems]
+        if testcase_dir is not None:
+            where = testcase_dir / f"{manifest.target.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+            where.mkdir(parents=True, exist_ok=True)
+            solver.write_testcase(str(where))
+            result.testcase = str(where)
+    if result.problems:
+        return result
+    new = sorted((_package_from(tp, s) for s in trans.newsolvables()), key=lambda p: p.nevra)
+    result.packages = new
+    result.baseline_upgrades = [p for p in new if p.name in installed_names]
+    kept = {s.id for s in trans.keptsolvables()}
+    new_names = {p.name for p in new}
+    result.baseline_removals = sorted(str(s) for s in tp.pool.installed.solvables_iter()
+                                      if s.id not in kept and s.name not in new_names)
+    return result

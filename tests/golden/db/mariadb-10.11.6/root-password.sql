@@ -1,0 +1,1 @@
+ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('ROOT-PW');

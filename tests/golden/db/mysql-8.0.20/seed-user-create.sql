@@ -1,0 +1,5 @@
+SET SESSION sql_log_bin = 0;
+CREATE USER IF NOT EXISTS 'ha_seed'@'192.0.2.12' IDENTIFIED WITH caching_sha2_password BY 'SEED-PW';
+GRANT RELOAD, REPLICATION CLIENT ON *.* TO 'ha_seed'@'192.0.2.12';
+GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `itv`.* TO 'ha_seed'@'192.0.2.12';
+SET SESSION sql_log_bin = 1;

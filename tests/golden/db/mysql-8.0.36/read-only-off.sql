@@ -1,0 +1,2 @@
+SET GLOBAL super_read_only = OFF;
+SET GLOBAL read_only = OFF;

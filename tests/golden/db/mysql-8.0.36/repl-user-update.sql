@@ -1,0 +1,4 @@
+SET SESSION sql_log_bin = 0;
+ALTER USER 'repl'@'192.0.2.12' IDENTIFIED WITH caching_sha2_password BY 'REPL-PW';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'192.0.2.12';
+SET SESSION sql_log_bin = 1;
