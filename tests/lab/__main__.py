@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     up.add_argument("--app", action="store_true", help="also start the HTTP app on both nodes")
     sub.add_parser("down", help="tear down labs started with 'up'")
     sub.add_parser("status", help="list labs started with 'up'")
+    sub.add_parser("reap", help="tear down labs left by test runs that died (their owner process is gone)")
     shell = sub.add_parser("shell", help="a shell inside a node (or client)")
     shell.add_argument("node")
     args = parser.parse_args(argv)
@@ -49,6 +50,16 @@ def main(argv=None) -> int:
         print("lab %s up: nodes %s, client 192.0.2.50; files under %s"
               % (lab.id, ", ".join("%s=%s" % kv for kv in lab.nodes.items()), lab.base))
         print("  python -m tests.lab shell ha1      # then e.g. python3.6 -m onsite --help")
+        return 0
+    if args.cmd == "reap":
+        for state in sorted(glob.glob("/tmp/hb-lab-*/lab.json")):
+            base = os.path.dirname(state)
+            if os.path.exists(os.path.join(base, MARKER)):
+                continue                      # CLI labs: use 'down'
+            lab = Lab.attach(base)
+            if lab.owner_pid and not os.path.exists("/proc/%d" % lab.owner_pid):
+                lab.down()
+                print("reaped lab %s (owner pid %d is gone)" % (lab.id, lab.owner_pid))
         return 0
     labs = _cli_labs()
     if args.cmd == "status":

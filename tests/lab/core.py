@@ -233,7 +233,7 @@ class Lab:
             shutil.rmtree(self.base, ignore_errors=True)
 
     def _save_state(self) -> None:
-        state = {"id": self.id, "nodes": self.nodes, "init_pids": self.init_pids,
+        state = {"id": self.id, "owner_pid": os.getpid(), "nodes": self.nodes, "init_pids": self.init_pids,
                  "keepalived": self.keepalived, "base": str(self.base)}
         (self.base / "lab.json").write_text(json.dumps(state, indent=1))
 
@@ -244,6 +244,7 @@ class Lab:
         lab = cls(lab_id=state["id"], nodes=state["nodes"], keepalived=state["keepalived"],
                   base=state["base"])
         lab.init_pids = {k: int(v) for k, v in state["init_pids"].items()}
+        lab.owner_pid = state.get("owner_pid")
         lab.is_up = True
         return lab
 
