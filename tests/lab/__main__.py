@@ -11,7 +11,7 @@ import os
 import sys
 
 from tests.conftest import find_python36
-from tests.lab.core import Lab, STUBS
+from tests.lab.core import Lab, STUBS, _alive
 
 MARKER = "cli"
 
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
             if os.path.exists(os.path.join(base, MARKER)):
                 continue                      # CLI labs: use 'down'
             lab = Lab.attach(base)
-            if lab.owner_pid and not os.path.exists("/proc/%d" % lab.owner_pid):
+            if lab.owner_pid and not _alive(lab.owner_pid):
                 lab.down()
                 print("reaped lab %s (owner pid %d is gone)" % (lab.id, lab.owner_pid))
         return 0
