@@ -10,6 +10,7 @@ The app check is vrrp_script interval 1 / fall 1 in both, so detection takes up 
 """
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -69,8 +70,9 @@ while True:
 
 
 def pct(values, p):
+    """Nearest-rank percentile: the ceil(p% * n)-th smallest value."""
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100.0 * len(ordered) + 0.5)) - 1))
+    k = max(0, min(len(ordered) - 1, int(math.ceil(p / 100.0 * len(ordered))) - 1))
     return ordered[k]
 
 
