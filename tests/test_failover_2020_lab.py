@@ -89,3 +89,52 @@ def test_nftables_fallback_opens_to_the_peer_only(make_lab, tmp_path):
     lab.run("ha1", ["nft", "delete", "table", "inet", "ha_bundle"])
     out = lab.exec_python_onsite("ha1", ["configure", "--only", "firewall", "--site", path])
     assert "nftables: table inet ha_bundle loaded" in out.stdout
+
+
+def test_existing_config_is_backed_up_and_a_changed_site_reloads(make_lab, tmp_path):
+    lab = make_lab(keepalived="2.0.20", firewalld=False)
+    old = "# the customer's hand-written config\nglobal_defs {\n    router_id OLD\n}\n"
+    lab.path("ha1", "/etc/keepalived/keepalived.conf").write_text(old)
+    path = site_file(tmp_path)
+    out = lab.exec_python_onsite("ha1", ["configure", "--only", "keepalived", "--site", path])
+    assert out.returncode == 0, out.stdout + out.stderr
+    backups = sorted(p for p in lab.path("ha1", "/etc/keepalived").iterdir() if p.name.endswith(".bak"))
+    assert len(backups) == 1 and backups[0].read_text() == old
+    assert "wrote /etc/keepalived/keepalived.conf (backup %s)" % ("/etc/keepalived/" + backups[0].name) in out.stdout
+    assert oct(backups[0].stat().st_mode & 0o777) == "0o600"
+    pid = lab.run("ha1", ["cat", "/run/hb-lab/keepalived.pid"]).stdout
+    # a changed site (another vrid) replaces the file again, keeps the previous one, reloads
+    changed = tmp_path / "changed.toml"
+    changed.write_text(FAST.replace("vrid = 52", "vrid = 53"))
+    os.chmod(changed, 0o600)
+    out = lab.exec_python_onsite("ha1", ["configure", "--only", "keepalived", "--site", str(changed)])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "reloaded keepalived" in out.stdout
+    assert lab.run("ha1", ["cat", "/run/hb-lab/keepalived.pid"]).stdout == pid   # same daemon
+    backups = sorted(p for p in lab.path("ha1", "/etc/keepalived").iterdir() if p.name.endswith(".bak"))
+    assert len(backups) == 2 and any("vrid" not in b.read_text() and "VI_52" in b.read_text() for b in backups)
+    journal = lab.path("ha1", "/var/lib/ha-installer/state.json").read_text()
+    assert backups[0].name in journal and '"configure-keepalived"' in journal
+
+
+def test_iptables_fallback_without_firewalld_and_nft(make_lab, tmp_path):
+    """A host with neither firewalld nor nft: PATH holds only the tools onsite needs."""
+    lab = make_lab(firewalld=False)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("ip", "iptables"):
+        os.symlink("/usr/sbin/" + tool, str(tools / tool))
+    path = site_file(tmp_path)
+    lab.start_app("ha1", port=3306)
+    lab.run("ha1", ["iptables", "-P", "INPUT", "DROP"])    # a closed host: only our rules open
+    env = {"PATH": str(tools)}
+    out = lab.exec_python_onsite("ha1", ["configure", "--only", "firewall", "--site", path], env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "iptables: rules are runtime only" in out.stdout
+    rules = lab.run("ha1", ["iptables", "-S", "INPUT"]).stdout
+    assert rules.count("ha_bundle") == 3 and "-i " not in rules
+    assert lab.http_get("http://192.0.2.11:3306/", node="ha2") == (200, "ha1")
+    assert lab.http_get("http://192.0.2.11:3306/", node="client")[0] == 0
+    out = lab.exec_python_onsite("ha1", ["configure", "--only", "firewall", "--site", path], env=env)
+    assert "firewall: already configured, nothing changed" in out.stdout
+    assert lab.run("ha1", ["iptables", "-S", "INPUT"]).stdout == rules

@@ -128,7 +128,7 @@ from onsite.errors import OnsiteError
 conf = sys.stdin.read()
 files = {keepalived.CHECK_SCRIPT: ("#!/bin/sh\\nexit 0\\n", 0o700), keepalived.NOTIFY_SCRIPT: ("#!/bin/sh\\nexit 0\\n", 0o700)}
 try:
-    step_keepalived.validate_text(conf, files, "eth0")
+    step_keepalived.validate_text(conf, files)
     print("VALID")
 except OnsiteError as exc:
     print(exc.render("en"))

@@ -55,3 +55,20 @@ def test_shim_runs_real_firewalld_and_keepalived_2020_binary(make_lab):
     assert lab.run("ha1", ["firewall-cmd", "--state"], check=False).returncode != 0
     # ha2's firewalld is untouched by ha1's stop
     assert lab.run("ha2", ["firewall-cmd", "--state"]).stdout.strip() == "running"
+
+
+def test_shim_runs_real_mariadb_per_node(make_lab):
+    """For the database issue: `systemctl start mariadb` initialises and starts a real server in
+    each node, with the RHEL-like layout (datadir /var/lib/mysql, socket /run/mysqld)."""
+    lab = make_lab(firewalld=False)
+    for node in lab.nodes:
+        lab.run(node, ["systemctl", "start", "mariadb"], timeout=120)
+    out = lab.run("ha1", ["mariadb", "-uroot", "-N", "-e", "SELECT @@hostname, @@datadir, @@socket"])
+    assert out.stdout.split() == ["ha1", "/var/lib/mysql/", "/run/mysqld/mysqld.sock"]
+    assert lab.path("ha2", "/var/lib/mysql/mysql").is_dir()
+    # the servers are separate: a schema made on ha1 is not on ha2
+    lab.run("ha1", ["mariadb", "-uroot", "-e", "CREATE DATABASE lab_probe"])
+    assert "lab_probe" not in lab.run("ha2", ["mariadb", "-uroot", "-N", "-e", "SHOW DATABASES"]).stdout
+    lab.run("ha1", ["systemctl", "stop", "mysqld"])       # RHEL alias of the unit
+    assert lab.run("ha1", ["systemctl", "is-active", "mariadb"], check=False).stdout.strip() == "inactive"
+    assert lab.run("ha2", ["systemctl", "is-active", "mariadb"]).stdout.strip() == "active"

@@ -6,7 +6,7 @@ Read-only. Later issues add service and replication health lines to STATUS_LINES
 import os
 import sys
 
-from onsite import messages, payload, rpmdb, state
+from onsite import db_status, messages, payload, rpmdb, state
 from onsite.errors import OnsiteError
 
 messages.register({
@@ -23,6 +23,8 @@ messages.register({
 
 def add_arguments(parser):
     parser.add_argument("--root", default="/", help="report on this rpm root instead of / (tests, chroots)")
+    parser.add_argument("--show-secrets", action="store_true",
+                        help="also print the generated passwords (never paste them into tickets)")
 
 
 def line_bundle(ctx):
@@ -51,7 +53,7 @@ def line_steps(ctx):
                      for name, entry in sorted(steps.items()))
 
 
-STATUS_LINES = [line_bundle, line_packages, line_steps]
+STATUS_LINES = [line_bundle, line_packages, line_steps, db_status.status_line]
 
 
 def run(args):
@@ -60,7 +62,7 @@ def run(args):
         lock = payload.load_lock()
     except OnsiteError:
         lock = None  # status also works from an installed host without the payload
-    ctx = {"root": root, "lock": lock}
+    ctx = {"root": root, "lock": lock, "show_secrets": getattr(args, "show_secrets", False)}
     for make in STATUS_LINES:
         text = make(ctx)
         if text:

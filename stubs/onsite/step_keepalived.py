@@ -40,7 +40,7 @@ messages.register({
 })
 
 
-def validate_text(conf_text, script_files, interface):
+def validate_text(conf_text, script_files):
     """Run keepalived -l -t -f on conf_text in a scratch dir; OnsiteError when it complains.
 
     keepalived 2.0.20 exits 0 on unknown keywords and prints them only with -l (checked with the
@@ -90,7 +90,7 @@ def check(site, local):
     check_vip_free(site, local)
     files = keepalived.render_all(keepalived.facts_from_site(site, local))
     conf_text = files.pop("keepalived.conf")[0]
-    validate_text(conf_text, files, local.interface)
+    validate_text(conf_text, files)
 
 
 def apply(site, local):

@@ -10,7 +10,8 @@ import glob
 import os
 import sys
 
-from tests.lab.core import Lab, STUBS
+from tests.conftest import find_python36
+from tests.lab.core import Lab, STUBS, _alive
 
 MARKER = "cli"
 
@@ -33,6 +34,7 @@ def main(argv=None) -> int:
     up.add_argument("--app", action="store_true", help="also start the HTTP app on both nodes")
     sub.add_parser("down", help="tear down labs started with 'up'")
     sub.add_parser("status", help="list labs started with 'up'")
+    sub.add_parser("reap", help="tear down labs left by test runs that died (their owner process is gone)")
     shell = sub.add_parser("shell", help="a shell inside a node (or client)")
     shell.add_argument("node")
     args = parser.parse_args(argv)
@@ -49,6 +51,16 @@ def main(argv=None) -> int:
               % (lab.id, ", ".join("%s=%s" % kv for kv in lab.nodes.items()), lab.base))
         print("  python -m tests.lab shell ha1      # then e.g. python3.6 -m onsite --help")
         return 0
+    if args.cmd == "reap":
+        for state in sorted(glob.glob("/tmp/hb-lab-*/lab.json")):
+            base = os.path.dirname(state)
+            if os.path.exists(os.path.join(base, MARKER)):
+                continue                      # CLI labs: use 'down'
+            lab = Lab.attach(base)
+            if lab.owner_pid and not _alive(lab.owner_pid):
+                lab.down()
+                print("reaped lab %s (owner pid %d is gone)" % (lab.id, lab.owner_pid))
+        return 0
     labs = _cli_labs()
     if args.cmd == "status":
         for lab in labs:
@@ -64,8 +76,11 @@ def main(argv=None) -> int:
             print("no lab is up: python -m tests.lab up", file=sys.stderr)
             return 1
         lab = labs[-1]
-        argv = lab.node_argv(args.node, ["bash", "-i"])
+        argv = lab.node_argv(args.node, ["bash", "--norc", "-i"])
         env = lab.node_env({"PYTHONPATH": str(STUBS), "PS1": "[%s] \\w# " % args.node})
+        py36 = find_python36()
+        if py36:   # python3.6 -m onsite works in the shell, as on the target
+            env["PATH"] = os.path.dirname(py36) + ":" + env["PATH"]
         os.execvpe(argv[0], argv, env)
     return 1
 

@@ -27,7 +27,10 @@ LAB_DIR = Path(__file__).resolve().parent
 REPO_ROOT = LAB_DIR.parent.parent
 STUBS = REPO_ROOT / "stubs"
 SHIM_BIN = LAB_DIR / "bin"
-HOST_PY = "/usr/bin/python3"  # Debian's python for lab helpers (app, shim, nodeinit)
+HOST_PY = "/usr/bin/python3"
+# absolute: a test may give a node command a PATH without them
+IP = shutil.which("ip") or "/usr/sbin/ip"
+NSENTER = shutil.which("nsenter") or "/usr/bin/nsenter"  # Debian's python for lab helpers (app, shim, nodeinit)
 KEEPALIVED_2020 = "/work/shared/keepalived-2.0.20/keepalived"
 
 SUBNET = "192.0.2.0/24"
@@ -53,6 +56,9 @@ datadir = /var/lib/mysql
 pid-file = /run/mysqld/mysqld.pid
 log-error = /var/log/mariadb/mariadb.log
 bind-address = 0.0.0.0
+# /tmp is shared with the host and both nodes' mariadbd have the same PID in their own PID
+# namespace, so their '#sql-temptable-<pid>-...' files collided there (install-db aborted)
+tmpdir = /run/mysqld
 
 !includedir /etc/my.cnf.d
 """
@@ -230,7 +236,7 @@ class Lab:
             shutil.rmtree(self.base, ignore_errors=True)
 
     def _save_state(self) -> None:
-        state = {"id": self.id, "nodes": self.nodes, "init_pids": self.init_pids,
+        state = {"id": self.id, "owner_pid": os.getpid(), "nodes": self.nodes, "init_pids": self.init_pids,
                  "keepalived": self.keepalived, "base": str(self.base)}
         (self.base / "lab.json").write_text(json.dumps(state, indent=1))
 
@@ -241,6 +247,7 @@ class Lab:
         lab = cls(lab_id=state["id"], nodes=state["nodes"], keepalived=state["keepalived"],
                   base=state["base"])
         lab.init_pids = {k: int(v) for k, v in state["init_pids"].items()}
+        lab.owner_pid = state.get("owner_pid")
         lab.is_up = True
         return lab
 
@@ -250,8 +257,8 @@ class Lab:
         if node == "client" or node not in self.init_pids:
             if node not in ("client",) and node not in self.nodes:
                 raise LabError("no such lab node: %s" % node)
-            return ["ip", "netns", "exec", self.netns(node)] + list(argv)
-        return ["nsenter", "-t", str(self.init_pids[node]), "-n", "-m", "-p", "-u",
+            return [IP, "netns", "exec", self.netns(node)] + list(argv)
+        return [NSENTER, "-t", str(self.init_pids[node]), "-n", "-m", "-p", "-u",
                 "--wd=" + (cwd or str(REPO_ROOT)), "--"] + list(argv)
 
     def node_env(self, extra: dict | None = None) -> dict:
