@@ -85,8 +85,9 @@ def _row(name, conn, facts, vip_text):
     return row
 
 
-def collect(root="/"):
-    """Rows for this node and its peer, or None when the database step never ran here."""
+def connections(root="/"):
+    """(journal info, facts, local admin, peer read-only) from what the database step
+    recorded, or None when it never ran here. Used by status, drill and uninstall."""
     info = state.load(root).get("steps", {}).get("database-site")
     if not info:
         return None
@@ -97,6 +98,16 @@ def collect(root="/"):
     peer = Connection(db_render.SEED_USER, db_secrets.get("seed_password", root),
                       host=plan["peer_address"], port=plan.get("peer_port") or plan["port"],
                       client=facts.client, connect_timeout=3)
+    return info, facts, local, peer
+
+
+def collect(root="/"):
+    """Rows for this node and its peer, or None when the database step never ran here."""
+    found = connections(root)
+    if not found:
+        return None
+    info, facts, local, peer = found
+    plan = info["plan"]
     vip = info.get("vip")
     here = _vip_here(vip) if vip else False
     there = bool(vip) and not here and _peer_holds_vip(vip, plan["peer_address"])
