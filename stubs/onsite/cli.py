@@ -14,6 +14,7 @@ from onsite.errors import OnsiteError
 # name -> (module, one-line help)
 COMMANDS = {
     "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
+    "drill": ("onsite.cmd_drill", "planned failover test: hand the VIP to the peer, measure the outage, restore"),
     "install": ("onsite.cmd_install", "install the bundle's RPMs (checked with rpm -U --test first)"),
     "preflight": ("onsite.cmd_preflight", "read-only checks: OS, arch, space, rpm -U --test"),
     "status": ("onsite.cmd_status", "what the installer did and what is installed"),
