@@ -15,9 +15,11 @@ from onsite.errors import OnsiteError
 COMMANDS = {
     "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
     "drill": ("onsite.cmd_drill", "planned failover test: hand the VIP to the peer, measure the outage, restore"),
-    "install": ("onsite.cmd_install", "install the bundle's RPMs (checked with rpm -U --test first)"),
+    "install": ("onsite.cmd_install", "preflight, packages, configure (firewall, keepalived, database), verify; resumable"),
     "preflight": ("onsite.cmd_preflight", "read-only checks: OS, arch, space, rpm -U --test"),
+    "rollback": ("onsite.cmd_uninstall", "same as uninstall: undo ha-bundle's changes from the journal (data kept)"),
     "status": ("onsite.cmd_status", "what the installer did and what is installed"),
+    "uninstall": ("onsite.cmd_uninstall", "undo ha-bundle's changes from the journal; databases are never deleted"),
 }
 
 

@@ -143,7 +143,8 @@ def install_packages(args, root):
     desc = target.check(lock, root)
     say(messages.text("install-target-ok", desc=desc, want=target.describe_want(lock.get("target") or {})))
     pkgs = payload.locked_packages(lock)
-    todo = rpmdb.needed(pkgs, rpmdb.installed(root))
+    have = rpmdb.installed(root)
+    todo = rpmdb.needed(pkgs, have)
     total = len(pkgs)
     if not todo:
         say(messages.text("install-noop", total=total))
@@ -172,7 +173,10 @@ def install_packages(args, root):
             state.mark("install", "failed", root=root, reason="missing after rpm -U")
             raise OnsiteError("install-missing-after", {"count": len(still), "log": log.path},
                               context=[payload.nevra(p) for p in still[:10]])
-        state.mark("install", "done", root=root, noop=False, installed=[payload.nevra(p) for p in todo])
+        # 'added': names that were not installed at all before (uninstall --remove-packages
+        # erases only these; upgrades of the host's own packages stay)
+        state.mark("install", "done", root=root, noop=False, installed=[payload.nevra(p) for p in todo],
+                   added=[payload.nevra(p) for p in todo if (p["name"], p["arch"]) not in have])
         say(messages.text("install-done", todo=len(todo), total=total, log=log.path))
         return True
     finally:

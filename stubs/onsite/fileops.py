@@ -36,10 +36,14 @@ def backup(path, mode=0o600):
     while os.path.exists(target):
         n += 1
         target = "{}.ha-bundle-{}-{}.bak".format(path, stamp, n)
+    info = os.stat(path)
     shutil.copy2(path, target)
     os.chmod(target, mode)
     journal = state.load()
-    journal.setdefault("backups", []).append({"file": path, "backup": target, "time": stamp})
+    # the original owner and mode too: the backup itself is 0600, a restore must not keep that
+    journal.setdefault("backups", []).append({"file": path, "backup": target, "time": stamp,
+                                              "mode": info.st_mode & 0o7777, "uid": info.st_uid,
+                                              "gid": info.st_gid})
     state.save(journal)
     return target
 
