@@ -226,10 +226,12 @@ def verify(site, local):
     (the verify command) when present, else the basic checks below."""
     try:
         from onsite import cmd_verify
-        run_checks = cmd_verify.run_checks
-    except (ImportError, AttributeError):
-        run_checks = basic_checks
-    results = run_checks(site, local)
+        found = cmd_verify.run_checks(site, local, out=say)
+        # checks.Result(name, status, text, fix, side): a FAIL fails, WARN/PASS do not
+        results = [(r.status != "FAIL", r.text if r.status != "FAIL" or not r.fix
+                    else "{} ({})".format(r.text, r.fix)) for r in found]
+    except ImportError:
+        results = basic_checks(site, local)
     failed = [text for ok, text in results if not ok]
     for ok, text in results:
         say("  [{}] {}".format(messages.text("pf-ok" if ok else "pf-fail"), text))

@@ -147,11 +147,19 @@ def remove_replication(journal, log):
             stmts.append("DROP USER {}".format(db_render.account(user, peer)))
             done.append("dropped the account {}@{}".format(user, peer))
     stmts += db_render.sql_read_only(facts, False)
+
     try:
         admin.execute(stmts)
     except db_client.DbError as exc:
         raise OnsiteError("un-db-unreachable", {"detail": exc.message.splitlines()[-1]}, exit_code=3)
     log.write("database: " + "; ".join(s for s in stmts if "PASSWORD" not in s.upper()))
+    name = ((journal.get("steps", {}).get("database-site") or {}).get("plan") or {}).get("name")
+    if name:
+        try:   # our own pairing bookkeeping (not app data), so a later install pairs afresh
+            admin.execute(["SET SESSION sql_log_bin = 0", "DELETE FROM {} WHERE node = {}".format(
+                db_setup.PHASE_TABLE, db_render.quote(name))])
+        except db_client.DbError:
+            pass
     done.insert(0, "replication channel from {} stopped and reset".format(peer))
     cnf = info.get("cnf")
     if cnf and os.path.exists(cnf):
