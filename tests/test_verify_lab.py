@@ -87,11 +87,43 @@ def test_verify_in_chinese(lab, pair):
 
 def test_status_shows_exactly_one_vip_holder(lab, pair):
     holder = lab.vip_holder(VIP)
+    other = "ha2" if holder == "ha1" else "ha1"
+    seen = {}
     for node in ("ha1", "ha2"):
-        out = lab.exec_python_onsite(node, ["status"])
+        out = lab.exec_python_onsite(node, ["status"])      # no --site: configure recorded it
         assert out.returncode == 0, out.stderr
-        lines = [l for l in out.stdout.splitlines() if "holds VIP" in l]
-        assert len(lines) == 1 and lines[0].split()[0] == holder, out.stdout
+        text = out.stdout
+        lines = [l for l in text.splitlines() if "holds VIP" in l]
+        assert len(lines) == 1 and lines[0].split()[0] == holder, text
+        role = "active" if node == holder else "standby"
+        peer = "ha2" if node == "ha1" else "ha1"
+        assert "node: {} ({}), role {}; peer {}".format(node, lab.addr(node), role, peer) in text, text
+        who = "this node ({})".format(node) if node == holder else "the peer ({})".format(holder)
+        assert "VIP 192.0.2.100: held by {}".format(who) in text
+        state = "MASTER" if node == holder else "BACKUP"
+        assert "keepalived: running, VRRP state {} since ".format(state) in text
+        assert "app: here OK (tcp://127.0.0.1:8081: TCP connect ok); through the VIP OK" in text
+        assert "last failover: this node became {} at ".format(state) in text
+        assert "(log /var/log/ha-installer/vrrp-notify.log)" in text
+        doc = json.loads(lab.exec_python_onsite(node, ["status", "--json"]).stdout)
+        seen[node] = doc
+        assert doc["vip"]["holder"] == ("here" if node == holder else "peer")
+        assert doc["vip"]["holder_name"] == holder
+        assert doc["keepalived"] == {"running": True, "state": state, "since": doc["keepalived"]["since"]}
+        assert [r["node"] for r in doc["replication"]] == [node, peer]
+        assert all(r["io_thread"] == "Yes" and r["sql_thread"] == "Yes" for r in doc["replication"]), doc
+        assert doc["last_failover"]["state"] == state
+        assert doc["node"]["role"] == role
+    assert seen[holder]["node"]["role"] == "active" and seen[other]["node"]["role"] == "standby"
+
+
+def test_verify_without_site_uses_the_recorded_site(lab, pair):
+    out = lab.exec_python_onsite("ha2", ["verify", "--timeout", "30"])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "verify on ha2 (192.0.2.12); peer ha1 (192.0.2.11); VIP 192.0.2.100" in out.stdout
+    # the recorded site holds no secrets (state.json is world-readable)
+    journal = lab.path("ha2", "/var/lib/ha-installer/state.json").read_text()
+    assert "repl-Secret" not in journal and "seed-Secret" not in journal
 
 
 def test_verify_fails_clearly_when_replication_is_stopped_on_the_peer(lab, pair):

@@ -299,7 +299,7 @@ def run_checks(site, local, timeout=60, fresh=300, root="/", out=None):
 def run(args):
     if os.geteuid() != 0:
         raise OnsiteError("not-root", exit_code=4)
-    site = site_mod.from_args(args)
+    site = site_mod.from_args_or_state(args)
     local = site_mod.locate(site)
     if not args.json:
         print(messages.text("vf-title", name=local.me.name, address=local.me.address,

@@ -105,15 +105,19 @@ def logins(root="/"):
     return Logins(info, plan, facts, local, peer)
 
 
-def collect(root="/"):
-    """Rows for this node and its peer, or None when the database step never ran here."""
+def collect(root="/", vip_holder=None):
+    """Rows for this node and its peer, or None when the database step never ran here.
+    vip_holder: 'here', 'peer' or 'none' when the caller already knows (saves two arpings)."""
     found = logins(root)
     if found is None:
         return None
     info, plan, facts, local, peer = found
     vip = info.get("vip")
-    here = _vip_here(vip) if vip else False
-    there = bool(vip) and not here and _peer_holds_vip(vip, plan["peer_address"])
+    if vip_holder is not None:
+        here, there = vip_holder == "here", vip_holder == "peer"
+    else:
+        here = _vip_here(vip) if vip else False
+        there = bool(vip) and not here and _peer_holds_vip(vip, plan["peer_address"])
     rows = [_row(plan["name"], local, facts, "holds VIP" if here else "-"),
             _row(plan["peer_name"], peer, facts, "holds VIP" if there else "-")]
     return rows
