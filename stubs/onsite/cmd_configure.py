@@ -90,6 +90,7 @@ def run(args):
     print(messages.text("configure-this-node", name=local.me.name, address=local.me.address,
                         peer=local.peer.address, vip=site.cluster.vip, interface=local.interface))
     check_all(site, local, modules)
+    site_mod.remember(site)               # status/verify/collect without the site file later
     for name, module in modules:
         changes = apply_step(name, module, site, local)
         ref = "configure-step-changed" if changes else "configure-step-unchanged"

@@ -135,9 +135,9 @@ def check_ready(site, local):
     if not answers(local.peer.address, site.app.port, probe_path(site), timeout=1.0):
         raise OnsiteError("drill-peer-app-down", {"address": local.peer.address, "port": site.app.port,
                                                   "peer": local.peer.name}, exit_code=2)
-    found = db_status.connections()
+    found = db_status.logins()
     if found:
-        _info, facts, admin, _peer = found
+        facts, admin = found.facts, found.local
         problems = db_setup.health(facts, db_setup.replica_status(facts, admin))
         if problems:
             raise OnsiteError("drill-replication-unhealthy", {"detail": problems[0]}, exit_code=2)
@@ -182,7 +182,7 @@ def fail_over(site, local, timeout):
 def check_replication(local, found, timeout):
     """After the switch: the peer writable, this node read-only, both channels healthy, a row
     from here seen on the peer. Returns the canary's travel time."""
-    info, facts, admin, peer = found
+    info, facts, admin, peer = found.info, found.facts, found.local, found.peer
     deadline = time.time() + timeout
     while True:
         peer_ro = peer.value("SELECT @@GLOBAL.read_only")
@@ -218,7 +218,7 @@ def restore(local, timeout):
 def run(args):
     if os.geteuid() != 0:
         raise OnsiteError("not-root", exit_code=4)
-    site = site_mod.from_args(args)
+    site = site_mod.from_args_or_state(args)
     local = site_mod.locate(site)
     found = check_ready(site, local)
     say = (lambda text: None) if args.json else print

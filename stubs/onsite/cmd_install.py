@@ -16,7 +16,8 @@ import os
 import sys
 import time
 
-from onsite import cmd_configure, cmd_preflight, messages, payload, rpmdb, state, target
+from onsite import cmd_configure, messages, payload, rpmdb, state, target
+from onsite import site as site_mod
 from onsite.errors import OnsiteError
 from onsite.logfile import Log
 
@@ -197,71 +198,27 @@ def step_names():
     return ["preflight", "packages"] + list(cmd_configure.STEPS) + ["verify"]
 
 
-def preflight(args, root, site, local):
-    """Read-only checks; raises when any fails (nothing changed yet).
-
-    The generic checks of cmd_preflight.CHECKS (OS, arch, payload, space, rpm -U --test) plus
-    the VIP check; the full site preflight (issue 7, ops-a) plugs in through CHECKS."""
-    from onsite import step_keepalived
-    ctx = {"root": root, "dir": payload.payload_dir(), "lock": payload.load_lock(),
-           "site": site, "local": local, "args": args}
-    failed = []
-    for check in cmd_preflight.CHECKS:
-        ok, text = check(ctx)
-        if not ok:
-            failed.append(text)
-    try:
-        step_keepalived.check_vip_free(site, local)
-    except OnsiteError as exc:
-        failed.append(messages.text(exc.reference, **exc.params))
-    for text in failed:
-        say("  [{}] {}".format(messages.text("pf-fail"), text))
-    if failed:
-        raise OnsiteError("install-preflight-failed", {"count": len(failed)}, exit_code=1)
+def preflight(args):
+    """cmd_preflight's checks (host, bundle, node, VIP, peer, ports, disk, SELinux, clock);
+    any FAIL stops install before anything changed. Prints the failing rows with their fix."""
+    from onsite import checks, cmd_preflight
+    results = cmd_preflight.run_checks(cmd_preflight.context(args))
+    bad = checks.failed(results)
+    if bad:
+        say(checks.render_table(bad))
+        raise OnsiteError("install-preflight-failed", {"count": len(bad)}, exit_code=1)
     return False
 
 
 def verify(site, local):
-    """Checks after configuring; raises when any fails. Uses onsite.cmd_verify.run_checks
-    (the verify command) when present, else the basic checks below."""
-    try:
-        from onsite import cmd_verify
-        found = cmd_verify.run_checks(site, local, out=say)
-        # checks.Result(name, status, text, fix, side): a FAIL fails, WARN/PASS do not
-        results = [(r.status != "FAIL", r.text if r.status != "FAIL" or not r.fix
-                    else "{} ({})".format(r.text, r.fix)) for r in found]
-    except ImportError:
-        results = basic_checks(site, local)
-    failed = [text for ok, text in results if not ok]
-    for ok, text in results:
-        say("  [{}] {}".format(messages.text("pf-ok" if ok else "pf-fail"), text))
-    if failed:
-        raise OnsiteError("install-verify-failed", {"count": len(failed)}, exit_code=1)
+    """cmd_verify's checks after configuring (waits for the peer while only its side fails)."""
+    from onsite import checks, cmd_verify
+    results = cmd_verify.run_checks(site, local, out=say)
+    bad = checks.failed(results)
+    if bad:
+        say(checks.render_table(bad))
+        raise OnsiteError("install-verify-failed", {"count": len(bad)}, exit_code=1)
     return False
-
-
-def basic_checks(site, local):
-    """[(ok, text)]: keepalived runs, one node holds the VIP, replication is healthy."""
-    from onsite import db_setup, db_status, services, site as site_mod, step_keepalived
-    results = [(services.is_active("keepalived"), "keepalived is running")]
-    vip = site.cluster.vip
-    deadline = time.time() + 15
-    holder = None
-    while holder is None and time.time() < deadline:
-        if vip in [a[1] for a in site_mod.host_addresses()]:
-            holder = local.me.name
-        elif step_keepalived.check_vip_free(site, local) != "free":
-            holder = local.peer.name
-        else:
-            time.sleep(0.5)
-    results.append((holder is not None, "VIP {} held by {}".format(vip, holder or "nobody")))
-    found = db_status.connections()
-    if found:
-        info, facts, admin, _peer = found
-        problems = db_setup.wait_healthy(facts, admin, 15)
-        results.append((not problems, "replication from {}: {}".format(
-            info["plan"]["peer_name"], "; ".join(problems) or "healthy")))
-    return results
 
 
 def run(args):
@@ -284,7 +241,7 @@ def run(args):
             break
     by_name = dict(modules)
     actions = {
-        "preflight": lambda: preflight(args, root, site, local),
+        "preflight": lambda: preflight(args),
         "packages": lambda: install_packages(args, root),
         "verify": lambda: verify(site, local),
     }
@@ -319,6 +276,7 @@ def _configure_step(name, module, site, local, modules):
     """One configure step; all configure checks run once, before the first one applies."""
     if not _checked:
         cmd_configure.check_all(site, local, modules)
+        site_mod.remember(site)     # status/verify/collect work later without the site file
         _checked.append(True)
     changes = cmd_configure.apply_step(name, module, site, local)
     for line in changes:
