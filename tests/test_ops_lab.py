@@ -103,7 +103,8 @@ def test_drill_reports_the_outage_and_status_shows_one_holder(lab, world):
     refused = lab.exec_python_onsite(other, ["drill", "--site", world["site"]])
     assert refused.returncode == 2
     assert "does not hold the VIP %s; %s does" % (VIP, holder) in refused.stderr
-    res = lab.exec_python_onsite(holder, ["drill", "--site", world["site"]], timeout=180)
+    # no --site: drill uses the site install recorded in the journal
+    res = lab.exec_python_onsite(holder, ["drill"], timeout=180)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
     match = re.search(r"outage: ([0-9.]+) s until the VIP answered from %s" % other, out)
@@ -143,3 +144,15 @@ def test_uninstall_restores_every_config_file_and_keeps_the_rows(lab, world):
     again = lab.exec_python_onsite("ha1", ["uninstall"])
     assert again.returncode == 0
     assert "nothing to undo" in again.stdout
+
+
+def test_remove_packages_never_breaks_what_the_host_needs(lab, world):
+    """install added mysql-community-libs, which replaced the host's mariadb-libs that postfix
+    needs: rpm refuses to erase, uninstall says so, and every package stays."""
+    root = str(world["roots"]["ha2"])
+    before = lab.run("ha2", ["rpm", "--root", root, "-qa"]).stdout.split()
+    res = lab.exec_python_onsite("ha2", ["uninstall", "--remove-packages", "--rpm-root", root])
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "rpm -e failed" in res.stderr and "the packages are still installed" in res.stderr
+    assert "postfix" in res.stderr
+    assert sorted(lab.run("ha2", ["rpm", "--root", root, "-qa"]).stdout.split()) == sorted(before)
