@@ -1,6 +1,7 @@
 """kill -9 of the installer at each journal step, then re-run: it resumes and converges.
 
-One lab. ha1 holds 200 rows of app data. ha2 runs one plain install in the background (its
+One lab. First a preflight FAIL (VIP already in use) stops install before any change. Then:
+ha1 holds 200 rows of app data. ha2 runs one plain install in the background (its
 database step waits for ha1). On ha1 the installer (the .run's own onsite code, Python 3.6) is
 started again and again and SIGKILLed the moment the journal says the next step started:
 preflight, packages, firewall, keepalived, database, verify. Each run after a kill says where
@@ -43,8 +44,8 @@ def world(lab, tmp_path_factory):
     return w
 
 
-def start_install(lab, node, world):
-    argv = lab.node_argv(node, [find_python36(), "-m", "onsite", "install", "--site", world["site"],
+def start_install(lab, node, world, lang="en"):
+    argv = lab.node_argv(node, [find_python36(), "-m", "onsite", "--lang", lang, "install", "--site", world["site"],
                                 "--rpm-root", str(world["roots"][node]), "--peer-timeout", "240"])
     env = lab.node_env({"PYTHONPATH": str(world["payload"]), "HA_INSTALLER_PAYLOAD": str(world["payload"]),
                         "PYTHONDONTWRITEBYTECODE": "1"})
@@ -91,6 +92,27 @@ def kill_at(lab, world, step):
     return out
 
 
+def test_a_preflight_fail_stops_install_before_any_change(lab, world, tmp_path):
+    """The VIP answers ARP from another host (the client's address): install stops at [1/6]."""
+    bad = tmp_path / "site.toml"
+    bad.write_text(open(world["site"]).read().replace('vip = "192.0.2.100/24"', 'vip = "192.0.2.50/24"'))
+    os.chmod(str(bad), 0o600)
+    root = world["roots"]["ha1"]
+    packages = subprocess.run(["rpm", "--root", str(root), "-qa"], stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout
+    proc = start_install(lab, "ha1", dict(world, site=str(bad)))
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out
+    assert "[1/6] preflight ..." in out and "[2/6]" not in out
+    assert "192.0.2.50" in out
+    assert "preflight found 1 problem(s); nothing was changed" in out
+    assert subprocess.run(["rpm", "--root", str(root), "-qa"], stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout == packages
+    assert not lab.path("ha1", "/etc/keepalived/keepalived.conf").exists()
+    assert lab.run("ha1", ["firewall-cmd", "--list-rich-rules"]).stdout.strip() == ""
+    assert step_status(lab, "ha1", "preflight") == "failed"
+
+
 def test_kill_9_at_every_step_then_rerun_converges_with_no_rows_lost(lab, world):
     peer = start_install(lab, "ha2", world)
     try:
@@ -119,7 +141,7 @@ def test_kill_9_at_every_step_then_rerun_converges_with_no_rows_lost(lab, world)
         assert time.monotonic() < end, (app_rows(lab, "ha1"), app_rows(lab, "ha2"))
         time.sleep(0.3)
     assert app_rows(lab, "ha1") == app_rows(lab, "ha2")
-    again = start_install(lab, "ha1", world)
+    again = start_install(lab, "ha1", world, lang="zh_CN")
     out, _ = again.communicate(timeout=300)
     assert again.returncode == 0, out
-    assert "install: nothing changed: ha1 was already installed, configured and verified" in out, out
+    assert "install: 未做任何更改: ha1 已完成安装、配置和验证" in out, out
