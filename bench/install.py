@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -117,6 +118,10 @@ def main():
         poller = subprocess.Popen(lab.node_argv("client", [sys.executable, "-c", POLLER]),
                                   stdout=subprocess.PIPE, universal_newlines=True, bufsize=1)
         assert poller.stdout.readline().strip() == "ready"
+        lines = []
+        # drain the pipe all the time: a full pipe would stall the poller (and hide rounds)
+        reader = threading.Thread(target=lambda: lines.extend(iter(poller.stdout.readline, "")), daemon=True)
+        reader.start()
         outages, gaps = [], []
         for _ in range(args.rounds):
             holder = lab.wait_single_holder(VIP)
@@ -131,7 +136,8 @@ def main():
             gaps.append((start, end, holder, other))
             time.sleep(0.5)
         poller.terminate()
-        lines = poller.stdout.read().splitlines()
+        reader.join(10)
+        lines = [line.strip() for line in lines]
         client = [g for g in (client_gap(lines, s, e, o, n) for s, e, o, n in gaps) if g is not None]
         print("drill, %d rounds, VRRPv3 advert_int 0.1, keepalived %s:" % (args.rounds, args.keepalived))
         print("  outage reported by drill: p50 %.2f s  p95 %.2f s  max %.2f s  (target <= 1.5 s)"
