@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run as ha_bundle
+
 from tests.conftest import REPO_ROOT
 from tests.manifest_util import fixture_repo_urls
 
 
 def resolve(manifest: Path, mirrors: dict[str, str], cache: Path) -> subprocess.CompletedProcess[str]:
-    args = ["ha-bundle", "resolve", str(manifest), "--json"]
+    args: list[str] = ["resolve", str(manifest), "--json"]
     for repo_id, url in mirrors.items():
         args += ["--mirror", f"{repo_id}={url}"]
-    return subprocess.run(args, env=dict(os.environ, HA_BUNDLE_CACHE=str(cache)), text=True,
-                          capture_output=True, timeout=300)
+    return ha_bundle(*args, cache=cache)
 
 
 @pytest.mark.parametrize("target,expect", [
@@ -55,7 +55,7 @@ def test_shipped_el7_needs_the_keepalived_build(repo_url, fixture_repos, tmp_pat
 def test_cli_help_and_version():
     version = subprocess.run(["ha-bundle", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("ha-bundle ")
-    helptext = subprocess.run(["ha-bundle", "--help"], capture_output=True, text=True)
+    helptext = ha_bundle("--help")
     assert helptext.returncode == 0
     for command in ("resolve", "fetch", "build", "inspect", "verify", "manifests"):
         assert command in helptext.stdout
