@@ -607,7 +607,6 @@ def configure(ctx):
         raise OnsiteError("db-sql-failed", {"where": ctx.plan.name, "detail": exc.message})
     if not summary["changed"]:
         _say(ctx, "no changes")
-    state.mark("database", "done", ctx.root, changed=summary["changed"])
     return summary
 
 

@@ -130,7 +130,7 @@ def apply(site, local):
     if role:
         changes.append(role)
     # what 'status' needs later without the site file
-    state.mark("database-site", "done", plan=dict(plan._asdict(), schemas=list(plan.schemas)),
+    state.mark("database", "done", plan=dict(plan._asdict(), schemas=list(plan.schemas)),
                vip=site.cluster.vip, socket=socket, flavour=facts.flavour,
                version=list(facts.version))
     return changes
