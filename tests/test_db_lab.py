@@ -213,6 +213,17 @@ def test_vip_holder_is_the_only_writable_node_and_status_shows_it(lab, site_dir)
     assert "SET GLOBAL read_only = ON: ok" in \
         lab.path(first, "/var/log/ha-installer/db-role.log").read_text()
     other = first
+    # a server restarted by hand boots with the drop-in's read_only; the hook without
+    # arguments re-applies keepalived's last state, and replication resumes by itself
+    lab.run(holder, ["systemctl", "restart", "mariadb"], timeout=90)
+    lab.run(holder, ["/etc/keepalived/ha-bundle/notify.d/50-database"])
+    _wait_roles(lab, holder, other)
+    log = lab.path(holder, "/var/log/ha-installer/db-role.log").read_text()
+    assert log.count("MASTER: SET GLOBAL read_only = OFF: ok") >= 2, log
+    for node in (holder, other):   # the peer reconnects within MASTER_CONNECT_RETRY (10 s)
+        lab.wait_for(lambda: slave_field(lab, node, "Slave_SQL_Running") == "Yes" and
+                     slave_field(lab, node, "Slave_IO_Running") == "Yes", 30,
+                     what="replica threads on %s after the restart" % node)
     out = lab.exec_python_onsite(holder, ["status"])
     assert out.returncode == 0, out.stderr
     text = out.stdout
