@@ -87,7 +87,7 @@ def _row(name, conn, facts, vip_text):
 
 def collect(root="/"):
     """Rows for this node and its peer, or None when the database step never ran here."""
-    info = state.load(root).get("steps", {}).get("database-site")
+    info = state.load(root).get("steps", {}).get("database")
     if not info:
         return None
     plan = info["plan"]
