@@ -213,6 +213,17 @@ def test_vip_holder_is_the_only_writable_node_and_status_shows_it(lab, site_dir)
     assert "SET GLOBAL read_only = ON: ok" in \
         lab.path(first, "/var/log/ha-installer/db-role.log").read_text()
     other = first
+    # a server restarted by hand boots with the drop-in's read_only; the hook without
+    # arguments re-applies keepalived's last state, and replication resumes by itself
+    lab.run(holder, ["systemctl", "restart", "mariadb"], timeout=90)
+    lab.run(holder, ["/etc/keepalived/ha-bundle/notify.d/50-database"])
+    _wait_roles(lab, holder, other)
+    log = lab.path(holder, "/var/log/ha-installer/db-role.log").read_text()
+    assert log.count("MASTER: SET GLOBAL read_only = OFF: ok") >= 2, log
+    for node in (holder, other):   # the peer reconnects within MASTER_CONNECT_RETRY (10 s)
+        lab.wait_for(lambda: slave_field(lab, node, "Slave_SQL_Running") == "Yes" and
+                     slave_field(lab, node, "Slave_IO_Running") == "Yes", 30,
+                     what="replica threads on %s after the restart" % node)
     out = lab.exec_python_onsite(holder, ["status"])
     assert out.returncode == 0, out.stderr
     text = out.stdout
@@ -293,3 +304,38 @@ def test_different_data_is_refused_nothing_changes_then_seed_from(make_lab, tmp_
     assert len(backups) == 1 and "'x'" in backups[0].read_text()
     sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('d')")
     wait_same(lab, "SELECT GROUP_CONCAT(name ORDER BY id) FROM itv.device", expect="a,b,c,d")
+
+
+def test_bad_input_is_refused_and_changes_nothing(make_lab, tmp_path):
+    lab = make_lab(firewalld=False)
+    start_db(lab, "ha1")
+    cnf = lab.path("ha1", "/etc/my.cnf.d/ha-replication.cnf")
+    no_secrets = tmp_path / "nosecrets.toml"
+    no_secrets.write_text(SITE.split("[secrets]")[0])
+    os.chmod(str(no_secrets), 0o600)
+    out = lab.exec_python_onsite("ha1", ["configure", "--site", str(no_secrets), "--only", "database"])
+    assert out.returncode == 1
+    assert "no shared replication secret: the site file has no [secrets] replication_password" in out.stderr
+    assert "or pass --peer-secret" in out.stderr
+    site = write_site(tmp_path)
+    out = lab.exec_python_onsite("ha1", ["configure", "--site", site, "--only", "database",
+                                         "--seed-from", "ha3"])
+    assert out.returncode == 1
+    assert "--seed-from ha3 is not a node of this site (nodes: ha1, ha2)" in out.stderr
+    # the old runbook's settings are refused before anything changes
+    old = lab.path("ha1", "/etc/my.cnf.d/server.cnf")
+    old.write_text("[mysqld]\nslave-skip-errors=all\nreplicate-do-db=itv\n")
+    out = lab.exec_python_onsite("ha1", ["configure", "--site", site, "--only", "database"])
+    assert out.returncode == 2
+    assert "settings that lose or skip replicated data; nothing was changed" in out.stderr
+    assert "/etc/my.cnf.d/server.cnf: slave-skip-errors=all" in out.stderr
+    assert "/etc/my.cnf.d/server.cnf: replicate-do-db=itv" in out.stderr
+    assert not cnf.exists()
+    assert not lab.path("ha1", "/etc/ha-installer/secrets.toml").exists()
+    # without [secrets] the same --peer-secret on both nodes works too
+    old.unlink()
+    results = configure_both(lab, str(no_secrets), extra={n: ["--peer-secret", "a-shared-secret-123"]
+                                                          for n in ("ha1", "ha2")})
+    for node in ("ha1", "ha2"):
+        assert results[node].returncode == 0, results[node].stdout + results[node].stderr
+        assert "replication healthy" in results[node].stdout

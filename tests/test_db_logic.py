@@ -87,3 +87,35 @@ def test_runbook_options_are_found_outside_our_file(tmp_path):
     main.write_text("[mysqld]\nslave_skip_errors = OFF\n!includedir %s\n" % d)
     found = db_paths.dangerous_options((str(main),), own_file=str(d / "ha-replication.cnf"))
     assert found == ["%s: slave-skip-errors=all" % (d / "old.cnf"), "%s: replicate-do-db = itv" % (d / "old.cnf")]
+
+
+def _site(**database):
+    from onsite import site as site_mod
+    return site_mod.validate({
+        "cluster": {"vip": "192.0.2.100/24"},
+        "node": [{"name": "ha1", "address": "192.0.2.11", "priority": 150},
+                 {"name": "ha2", "address": "192.0.2.12", "priority": 100}],
+        "database": database,
+        "secrets": {"replication_password": "r" * 16, "seed_password": "s" * 16}})
+
+
+def test_plan_passive_node_is_the_lower_priority_one():
+    from onsite import site as site_mod, step_database
+    site = _site(schemas=["itv", "extra"])
+    one = step_database.plan_for(site, site_mod.Local(site.nodes[0], site.nodes[1], "eth0"))
+    two = step_database.plan_for(site, site_mod.Local(site.nodes[1], site.nodes[0], "eth0"))
+    assert (one.index, one.passive, one.peer_address, one.schemas) == (0, False, "192.0.2.12", ("itv", "extra"))
+    assert (two.index, two.passive, two.peer_address) == (1, True, "192.0.2.11")
+
+
+@pytest.mark.skipif(db_setup.detect_installed() is None, reason="no database server installed")
+def test_flavour_in_site_must_match_the_installed_server():
+    from onsite import site as site_mod, step_database
+    from onsite.errors import OnsiteError
+    installed = db_setup.detect_installed()
+    other = "mysql-community" if installed[0] == "mariadb" else "mariadb"
+    site = _site(flavour=other)
+    with pytest.raises(OnsiteError) as info:
+        step_database.check(site, site_mod.Local(site.nodes[0], site.nodes[1], "eth0"))
+    assert "the site file asks for database.flavour = %s, but this node has %s" % (
+        other, installed[0]) in info.value.render("en")

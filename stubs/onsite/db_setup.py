@@ -553,6 +553,9 @@ def configure(ctx):
         status = replica_status(facts, admin)
         if channel_configured(facts, status, ctx):
             _say(ctx, "replica channel from {} already configured".format(ctx.plan.peer_name))
+            if ctx.seed_from:
+                _say(ctx, "--seed-from ignored: this node already replicates from {}".format(
+                    ctx.plan.peer_name))
             if status.get(facts.col_io_running) != "Yes" or status.get(facts.col_sql_running) != "Yes":
                 if not status.get(facts.col_last_sql_error):
                     admin.execute(db_render.sql_start(facts))
@@ -604,7 +607,6 @@ def configure(ctx):
         raise OnsiteError("db-sql-failed", {"where": ctx.plan.name, "detail": exc.message})
     if not summary["changed"]:
         _say(ctx, "no changes")
-    state.mark("database", "done", ctx.root, changed=summary["changed"])
     return summary
 
 

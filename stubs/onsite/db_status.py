@@ -92,7 +92,7 @@ Logins = collections.namedtuple("Logins", "info plan facts local peer")
 def logins(root="/"):
     """What the database step recorded, and how to log in here (root) and on the peer
     (read-only seeding account); None when the database step never ran here."""
-    info = state.load(root).get("steps", {}).get("database-site")
+    info = state.load(root).get("steps", {}).get("database")
     if not info:
         return None
     plan = info["plan"]

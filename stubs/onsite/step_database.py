@@ -20,6 +20,12 @@ ADMIN_DEFAULTS = "/etc/ha-installer/db-admin.cnf"
 ROLE_HOOK = "{}/{}/50-database".format(keepalived.SCRIPT_DIR, keepalived.NOTIFY_HOOK_DIR)
 
 messages.register({
+    "db-flavour-mismatch": {
+        "en": ("the site file asks for database.flavour = {wanted}, but this node has {installed}",
+               "fix database.flavour in the site file, or install the server this bundle carries"),
+        "zh_CN": ("站点文件要求 database.flavour = {wanted}, 但本节点安装的是 {installed}",
+                  "请修正站点文件中的 database.flavour, 或安装本安装包提供的数据库服务器"),
+    },
     "db-no-includedir": {
         "en": ("the database server's my.cnf includes no directory for our settings",
                "add the line '!includedir /etc/my.cnf.d' to /etc/my.cnf (the RHEL default), then run configure again"),
@@ -81,6 +87,13 @@ def check(site, local):
         db_versions.lookup(*installed)
     except db_versions.UnsupportedVersion:
         raise OnsiteError("db-unsupported", {"server": "{} {}".format(*installed)})
+    wanted = {"mariadb": db_versions.MARIADB, "mysql-community": db_versions.MYSQL}.get(
+        site.database.flavour)
+    if wanted and wanted != installed[0]:
+        raise OnsiteError("db-flavour-mismatch", {"wanted": site.database.flavour,
+                                                  "installed": "{} {}".format(
+                                                      installed[0], ".".join(map(str, installed[1])))},
+                          exit_code=2)
     repl, seed = passwords(site)
     if not repl:
         raise OnsiteError("db-no-peer-secret", {"key": "replication_password"})
@@ -130,7 +143,7 @@ def apply(site, local):
     if role:
         changes.append(role)
     # what 'status' needs later without the site file
-    state.mark("database-site", "done", plan=dict(plan._asdict(), schemas=list(plan.schemas)),
+    state.mark("database", "done", plan=dict(plan._asdict(), schemas=list(plan.schemas)),
                vip=site.cluster.vip, socket=socket, flavour=facts.flavour,
                version=list(facts.version))
     return changes
