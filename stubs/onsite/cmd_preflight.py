@@ -318,7 +318,7 @@ def check_selinux(ctx):
     fs = ctx["selinuxfs"]
     enforce = _read(os.path.join(fs, "enforce"))
     if enforce is None:
-        return result("selinux", PASS, messages.text("pf-selinux-none"))
+        return [result("selinux", PASS, messages.text("pf-selinux-none"))]
     mode = "enforcing" if enforce == "1" else "permissive"
     out = []
     site = ctx["site"]
