@@ -216,7 +216,29 @@ def test_collect_masks_every_secret(lab, pair, tmp_path):
                  "commands/firewalld.txt"):
         assert name in contents, sorted(contents)
     assert "VIP 192.0.2.100: held by" in contents["status.txt"]
+    assert "this host is node ha1 (192.0.2.11)" in contents["preflight.txt"]
     assert "root_password = ***MASKED***" in contents["files/etc/ha-installer/secrets.toml"]
     assert "replication_password = ***MASKED***" in contents["site/site.toml"]
     assert "password=***MASKED***" in contents["files/etc/ha-installer/db-admin.cnf"].replace(" ", "")
     assert "vrrp_instance VI_52" in contents["files/etc/keepalived/keepalived.conf"]
+
+
+def test_preflight_rerun_on_a_configured_node_passes_and_protects_the_data(lab, pair, tmp_path):
+    """After configure: mariadbd holds 3306 (expected), the VIP is ours or the peer's
+    ("installed before"), the app schema is reported as kept. The recorded site is used."""
+    import json as _json
+    payload = tmp_path / "payload"
+    payload.mkdir()
+    rel = dict(l.split("=", 1) for l in open("/etc/os-release").read().splitlines() if "=" in l)
+    (payload / "bundle.lock.json").write_text(_json.dumps({"target": {
+        "name": "t", "os_ids": [rel["ID"].strip('"')], "os_major": rel["VERSION_ID"].strip('"').split(".")[0],
+        "basearch": "x86_64"}, "packages": []}))
+    sql(lab, "ha1", "CREATE DATABASE IF NOT EXISTS itv")
+    sql(lab, "ha1", "CREATE TABLE IF NOT EXISTS itv.t (id INT PRIMARY KEY) ENGINE=InnoDB")
+    out = lab.exec_python_onsite("ha1", ["preflight"], env={"HA_INSTALLER_PAYLOAD": str(payload)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "port 3306/tcp (database) is held by mariadbd" in out.stdout and "(expected)" in out.stdout
+    assert "(installed before)" in row(out.stdout, "vip-free")
+    line = row(out.stdout, "existing-data")
+    assert line.startswith("WARN") and "existing database data in /var/lib/mysql: itv" in line
+    assert "preflight passed with" in out.stdout

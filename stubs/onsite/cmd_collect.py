@@ -164,11 +164,23 @@ def _status(args):
     return text, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
+def _preflight(args):
+    """preflight's table and JSON (read-only; site checks with the recorded or given site)."""
+    from onsite import checks, cmd_preflight
+    try:
+        results = cmd_preflight.run_checks(cmd_preflight.context(args))
+    except Exception as exc:       # e.g. a bad site file: say so, keep collecting
+        return "preflight failed: {}\n".format(exc), "{}"
+    return checks.render_table(results) + "\n", checks.render_json(results, command="preflight") + "\n"
+
+
 def members(args):
     """[(archive name, text)] before masking."""
     out = []
     text, doc = _status(args)
     out += [("status.txt", text), ("status.json", doc)]
+    text, doc = _preflight(args)
+    out += [("preflight.txt", text), ("preflight.json", doc)]
     for name, argv in COMMANDS:
         out.append(("commands/" + name, _command(argv)))
     for path in _files():

@@ -153,7 +153,7 @@ def remove_replication(journal, log):
     except db_client.DbError as exc:
         raise OnsiteError("un-db-unreachable", {"detail": exc.message.splitlines()[-1]}, exit_code=3)
     log.write("database: " + "; ".join(s for s in stmts if "PASSWORD" not in s.upper()))
-    name = ((journal.get("steps", {}).get("database-site") or {}).get("plan") or {}).get("name")
+    name = ((journal.get("steps", {}).get("database") or {}).get("plan") or {}).get("name")
     if name:
         try:   # our own pairing bookkeeping (not app data), so a later install pairs afresh
             admin.execute(["SET SESSION sql_log_bin = 0", "DELETE FROM {} WHERE node = {}".format(
@@ -172,7 +172,7 @@ def remove_replication(journal, log):
 
 
 def kept_schemas(journal):
-    info = (journal.get("steps", {}).get("database-site") or {}).get("plan") or {}
+    info = (journal.get("steps", {}).get("database") or {}).get("plan") or {}
     return ", ".join(list(info.get("schemas") or []) + [db_render.OWN_SCHEMA])
 
 
