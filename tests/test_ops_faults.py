@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tests.conftest import find_python36
-from tests.lab.fixtures import lab  # noqa: F401 (fixture)
+from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
 from tests.ops_helpers import (app_rows, baseline_root, build_demo_run, make_app_data, sql,
                                write_site)
 
@@ -27,16 +27,21 @@ pytestmark = pytest.mark.lab
 STEPS = ["preflight", "packages", "firewall", "keepalived", "database", "verify"]
 
 
-@pytest.fixture(scope="module")
-def world(lab, tmp_path_factory):
-    base = tmp_path_factory.mktemp("faults")
+def unpacked(base, vrid):
+    """The demo .run unpacked (--noexec), a site file and a scratch rpm root per node."""
     run = build_demo_run(base / "dist")
     payload = base / "payload"
     out = subprocess.run(["sh", str(run), "--noexec", "--target", str(payload)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert out.returncode == 0, out.stdout
-    w = {"payload": payload, "site": write_site(base, vrid=54)}
+    w = {"payload": payload, "site": write_site(base, vrid=vrid)}
     w["roots"] = {n: baseline_root(base / ("root-" + n), base / "cache") for n in ("ha1", "ha2")}
+    return w
+
+
+@pytest.fixture(scope="module")
+def world(lab, tmp_path_factory):
+    w = unpacked(tmp_path_factory.mktemp("faults"), 54)
     make_app_data(lab, "ha1", 200)
     for node in ("ha1", "ha2"):
         lab.start_app(node)
@@ -145,3 +150,42 @@ def test_kill_9_at_every_step_then_rerun_converges_with_no_rows_lost(lab, world)
     out, _ = again.communicate(timeout=300)
     assert again.returncode == 0, out
     assert "install: 未做任何更改: ha1 已完成安装、配置和验证" in out, out
+
+
+def test_kill_9_while_copying_the_data_then_rerun_copies_again(make_lab, tmp_path):
+    """ha2 is killed while it loads ha1's 256,000 rows (its own phase says 'seeding'): the
+    re-run does not mistake the half-loaded copy for diverged data, it copies again."""
+    lab2 = make_lab()
+    w = unpacked(tmp_path, 55)
+    make_app_data(lab2, "ha1", 1000)
+    for _ in range(8):
+        sql(lab2, "ha1", "INSERT INTO itv.device (name) SELECT CONCAT('d', id) FROM itv.device")
+    rows = app_rows(lab2, "ha1")
+    assert rows[0] == 256000
+    for node in ("ha1", "ha2"):
+        lab2.start_app(node)
+    first = start_install(lab2, "ha1", w)
+    second = start_install(lab2, "ha2", w)
+    try:
+        pid = installer_pid(second)
+        phase = "SELECT phase FROM ha_bundle.node_state WHERE node = 'ha2'"
+        end = time.monotonic() + 180
+        while sql(lab2, "ha2", phase, check=False) != "seeding":
+            assert second.poll() is None, "ha2 finished before it was caught seeding"
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGKILL)
+        second.communicate(timeout=60)
+        assert sql(lab2, "ha2", phase) == "seeding"
+        again = start_install(lab2, "ha2", w)
+        out, _ = again.communicate(timeout=300)
+        assert again.returncode == 0, out
+        assert "the last copy from ha1 was interrupted; copying again" in out
+        out1, _ = first.communicate(timeout=300)
+        assert first.returncode == 0, out1
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+    assert app_rows(lab2, "ha2") == rows == app_rows(lab2, "ha1")

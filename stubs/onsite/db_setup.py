@@ -561,12 +561,21 @@ def configure(ctx):
                     admin.execute(db_render.sql_start(facts))
             set_phase(admin, ctx.plan.name, "paired")
         else:
-            if get_phase(admin, ctx.plan.name) is None:
+            own_phase = get_phase(admin, ctx.plan.name)
+            if own_phase is None:
                 set_phase(admin, ctx.plan.name, "ready", binlog_position(facts, admin))
             wait_for_peer(ctx, peer)
             _wait_peer_not_seeding(ctx, peer)
-            local_inv, peer_inv = stable_inventories(ctx, admin, peer)
-            choice = decide(local_inv, peer_inv, ctx.plan.name, ctx.plan.peer_name, ctx.seed_from)
+            if own_phase == "seeding":
+                # 'seeding' outlives only a hard kill (any error resets it to 'ready'): the
+                # decision to copy was made, our data was backed up, the load stopped halfway
+                _say(ctx, "the last copy from {} was interrupted; copying again".format(
+                    ctx.plan.peer_name))
+                choice = "seed"
+            else:
+                local_inv, peer_inv = stable_inventories(ctx, admin, peer)
+                choice = decide(local_inv, peer_inv, ctx.plan.name, ctx.plan.peer_name,
+                                ctx.seed_from)
             summary["initial_data"] = choice
             if choice == "refuse":
                 raise OnsiteError("db-data-differs", {}, context=differences(
