@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from tests.lab.fixtures import lab  # noqa: F401 (fixture)
+from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
 from tests.ops_helpers import (VIP, app_rows, baseline_root, build_demo_run, config_hashes,
                                make_app_data, on_both, py36_path, run_file_install, sql,
                                write_site)
@@ -156,3 +156,25 @@ def test_remove_packages_never_breaks_what_the_host_needs(lab, world):
     assert "rpm -e failed" in res.stderr and "the packages are still installed" in res.stderr
     assert "postfix" in res.stderr
     assert sorted(lab.run("ha2", ["rpm", "--root", root, "-qa"]).stdout.split()) == sorted(before)
+
+
+def test_uninstall_without_firewalld_removes_our_nft_table_and_restores_nftables_conf(make_lab, tmp_path):
+    """No firewalld: configure loads our nft table and adds an include to the customer's
+    /etc/sysconfig/nftables.conf; uninstall deletes the table and gives the file its bytes back."""
+    lab2 = make_lab(firewalld=False)
+    conf = lab2.path("ha1", "/etc/sysconfig/nftables.conf")
+    conf.write_text("# customer's nftables.conf\ninclude \"/etc/nftables/main.nft\"\n")
+    conf.chmod(0o640)
+    before = config_hashes(lab2, "ha1")
+    site = write_site(tmp_path)
+    res = lab2.exec_python_onsite("ha1", ["configure", "--only", "firewall", "--site", site])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "nftables: table inet ha_bundle loaded" in res.stdout
+    assert 'include "/etc/nftables/ha_bundle.nft"' in conf.read_text()
+    res = lab2.exec_python_onsite("ha1", ["rollback"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "nftables: deleted table inet ha_bundle" in res.stdout
+    assert "restored /etc/sysconfig/nftables.conf" in res.stdout
+    assert lab2.run("ha1", ["nft", "list", "table", "inet", "ha_bundle"], check=False).returncode != 0
+    assert config_hashes(lab2, "ha1") == before
+    assert oct(conf.stat().st_mode & 0o777) == "0o640"
