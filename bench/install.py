@@ -28,8 +28,16 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.lab import Lab  # noqa: E402
-from tests.ops_helpers import (VIP, baseline_root, build_demo_run, make_app_data, on_both,  # noqa: E402
-                               py36_path, run_file_install, write_site)
+from tests.ops_helpers import (  # noqa: E402
+    VIP,
+    baseline_root,
+    build_demo_run,
+    make_app_data,
+    on_both,
+    py36_path,
+    run_file_install,
+    write_site,
+)
 
 POLLER = r"""
 import socket, sys, time

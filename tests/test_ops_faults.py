@@ -19,8 +19,14 @@ import pytest
 
 from tests.conftest import find_python36
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
-from tests.ops_helpers import (app_rows, baseline_root, build_demo_run, make_app_data, sql,
-                               write_site)
+from tests.ops_helpers import (
+    app_rows,
+    baseline_root,
+    build_demo_run,
+    make_app_data,
+    sql,
+    write_site,
+)
 
 pytestmark = pytest.mark.lab
 

@@ -21,9 +21,19 @@ import re
 import pytest
 
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
-from tests.ops_helpers import (VIP, app_rows, baseline_root, build_demo_run, config_hashes,
-                               make_app_data, on_both, py36_path, run_file_install, sql,
-                               write_site)
+from tests.ops_helpers import (
+    VIP,
+    app_rows,
+    baseline_root,
+    build_demo_run,
+    config_hashes,
+    make_app_data,
+    on_both,
+    py36_path,
+    run_file_install,
+    sql,
+    write_site,
+)
 
 pytestmark = pytest.mark.lab
 

@@ -14,8 +14,17 @@ import socket
 import threading
 import time
 
-from onsite import (arpcheck, db_render, db_setup, db_status, keepalived, messages, services,
-                    site as site_mod, state)
+from onsite import (
+    arpcheck,
+    db_render,
+    db_setup,
+    db_status,
+    keepalived,
+    messages,
+    services,
+    state,
+)
+from onsite import site as site_mod
 from onsite.errors import OnsiteError
 
 SERVICE = "keepalived"

@@ -245,8 +245,10 @@ def run(args):
         "packages": lambda: install_packages(args, root),
         "verify": lambda: verify(site, local),
     }
+    checked = []
     for name in cmd_configure.STEPS:
-        actions[name] = (lambda n: lambda: _configure_step(n, by_name[n], site, local, modules))(name)
+        actions[name] = (lambda n: lambda: _configure_step(n, by_name[n], site, local, modules,
+                                                           checked))(name)
     any_change = False
     for number, name in enumerate(names, 1):
         say(messages.text("install-step-start", n=number, total=len(names), step=name))
@@ -269,15 +271,12 @@ def run(args):
     return 0
 
 
-_checked = []
-
-
-def _configure_step(name, module, site, local, modules):
+def _configure_step(name, module, site, local, modules, checked):
     """One configure step; all configure checks run once, before the first one applies."""
-    if not _checked:
+    if not checked:
         cmd_configure.check_all(site, local, modules)
         site_mod.remember(site)     # status/verify/collect work later without the site file
-        _checked.append(True)
+        checked.append(True)
     changes = cmd_configure.apply_step(name, module, site, local)
     for line in changes:
         say("  " + line)

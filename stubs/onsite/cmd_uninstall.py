@@ -14,8 +14,19 @@ import os
 import sys
 import time
 
-from onsite import (db_client, db_paths, db_render, db_secrets, db_setup, db_versions, firewall,
-                    messages, rpmdb, services, state)
+from onsite import (
+    db_client,
+    db_paths,
+    db_render,
+    db_secrets,
+    db_setup,
+    db_versions,
+    firewall,
+    messages,
+    rpmdb,
+    services,
+    state,
+)
 from onsite.errors import OnsiteError
 from onsite.logfile import Log
 
@@ -89,16 +100,9 @@ def stop_keepalived(journal, log):
         services.stop("keepalived")
         done.append("stopped keepalived")
     if not before.get("enabled") and services.is_enabled("keepalived"):
-        _disable("keepalived")
+        services.disable("keepalived")
         done.append("disabled keepalived at boot (it was not enabled before)")
     return done
-
-
-def _disable(name):
-    if services.manager() == "systemd":
-        services._must(["systemctl", "disable", name], name)
-    else:
-        services._must(["chkconfig", name, "off"], name)
 
 
 def restart_previous(journal):
@@ -179,29 +183,8 @@ def kept_schemas(journal):
 # ------------------------------------------------------------------ firewall
 
 def remove_firewall(journal, log):
-    done = []
-    for item in reversed(journal.get("firewall", [])):
-        kind = item.get("backend")
-        if kind == "firewalld":
-            if firewall.backend() != "firewalld":
-                continue     # not running: the zone file restore below covers the permanent part
-            base = ["firewall-cmd"] + (["--permanent"] if item["scope"] == "permanent" else [])
-            base.append("--zone=" + item["zone"])
-            if "rich_rule" in item:
-                what, value = "rich-rule", item["rich_rule"]
-            else:
-                what, value = "port", item["port"]
-            if firewall._run(base + ["--query-{}={}".format(what, value)])[0] == 0:
-                firewall._must(base + ["--remove-{}={}".format(what, value)])
-                done.append("firewalld {} zone {}: removed {}".format(item["scope"], item["zone"], value))
-        elif kind == "nftables":
-            if firewall._run(["nft", "list", "table", "inet", item["table"]])[0] == 0:
-                firewall._must(["nft", "delete", "table", "inet", item["table"]])
-                done.append("nftables: deleted table inet " + item["table"])
-        elif kind == "iptables":
-            while firewall._run(["iptables", "-C", "INPUT"] + item["rule"])[0] == 0:
-                firewall._must(["iptables", "-D", "INPUT"] + item["rule"])
-                done.append("iptables: removed INPUT " + " ".join(item["rule"]))
+    done = [line for line in (firewall.undo(item) for item in reversed(journal.get("firewall", [])))
+            if line]
     for line in done:
         log.write(line)
     return done
@@ -262,7 +245,7 @@ def forget(journal_before):
     journal = state.load()
     journal.setdefault("uninstalled", []).append(
         {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-         "undone": dict((k, journal_before.get(k)) for k in UNDO_KEYS if journal_before.get(k))})
+         "undone": {k: journal_before.get(k) for k in UNDO_KEYS if journal_before.get(k)}})
     for key in UNDO_KEYS:
         journal.pop(key, None)
     for name in list(journal.get("steps", {})):

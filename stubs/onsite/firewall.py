@@ -261,3 +261,32 @@ def _apply_iptables(r):
     if changes:
         changes.append("iptables: rules are runtime only; save them with your site's tool (e.g. service iptables save)")
     return changes
+
+
+def undo(item):
+    """Remove one rule that apply() journalled (state 'firewall' list); returns a change line,
+    or None when the rule is already gone. Rules that were there before us were never
+    journalled, so they are never removed."""
+    kind = item.get("backend")
+    if kind == "firewalld":
+        if backend() != "firewalld":
+            return None     # not running: uninstall restores the zone file instead
+        base = ["firewall-cmd"] + (["--permanent"] if item["scope"] == "permanent" else [])
+        base.append("--zone=" + item["zone"])
+        what, value = ("rich-rule", item["rich_rule"]) if "rich_rule" in item else ("port", item["port"])
+        if _run(base + ["--query-{}={}".format(what, value)])[0] != 0:
+            return None
+        _must(base + ["--remove-{}={}".format(what, value)])
+        return "firewalld {} zone {}: removed {}".format(item["scope"], item["zone"], value)
+    if kind == "nftables":
+        if _run(["nft", "list", "table", "inet", item["table"]])[0] != 0:
+            return None
+        _must(["nft", "delete", "table", "inet", item["table"]])
+        return "nftables: deleted table inet " + item["table"]
+    if kind == "iptables":
+        removed = False
+        while _run(["iptables", "-C", "INPUT"] + item["rule"])[0] == 0:
+            _must(["iptables", "-D", "INPUT"] + item["rule"])
+            removed = True
+        return "iptables: removed INPUT " + " ".join(item["rule"]) if removed else None
+    return None

@@ -71,6 +71,14 @@ def enable(name):
         _must(["chkconfig", name, "on"], name)
 
 
+def disable(name):
+    """Do not start at boot (does not stop it now)."""
+    if manager() == "systemd":
+        _must(["systemctl", "disable", name], name)
+    else:
+        _must(["chkconfig", name, "off"], name)
+
+
 def start(name):
     if manager() == "systemd":
         _must(["systemctl", "start", name], name)
