@@ -120,7 +120,7 @@ def print_plan(result: PlanResult) -> None:
 def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
                    cache_dir: Path | None = None, jobs: int = 4) -> StagedTarget:
     """Resolve, download and verify; write OUT/<target>/ only when everything succeeded."""
-    from builder import fetch, lock  # requests is slow to import; `resolve` never needs it
+    from builder import fetch, lock, signatures  # requests is slow to import; `resolve` never needs it
 
     result = resolve_manifest(path, mirrors, cache_dir)
     if result.problems:
@@ -141,6 +141,8 @@ def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
     try:
         urls = {meta.repo.id: meta for meta in result.metas}
         packages = fetch.download_all(result.resolution.packages, urls, cache / "rpms", staging / "rpms", jobs=jobs)
+        signatures.verify(packages, staging / "rpms", {r.id: m.substitute(r.gpgkey) for r in m.repos if r.gpgkey},
+                          RepoClient(cache_dir))
         files_report = compat.check_rpm_files(m, sorted((staging / "rpms").glob("*.rpm")))
         if files_report.failures:
             raise HaBundleError("compat-failed", f"target {m.target.name}: RPMs the target's rpm cannot install",

@@ -22,7 +22,7 @@ import rpmfile
 import solv
 
 from builder.errors import ResolveError
-from builder.manifest import Manifest, PackageSpec
+from builder.manifest import Baseline, Install, Manifest, PackageSpec
 from builder.modularity import ModuleIndex, Visibility, normalise_nevra, visibility
 from builder.repos import RepoMetadata, file_digest
 
@@ -162,6 +162,13 @@ class TargetPool:
             if path is None:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
+            # record which file provides this cache already holds (pysolv's updateaddedprovides):
+            # libsolv's addfileprovides then skips searching it on the next load
+            repodata = repo.first_repodata()
+            if repodata is not None:
+                for dep_id in self.file_deps:
+                    repodata.add_idarray(solv.SOLVID_META, solv.REPOSITORY_ADDEDFILEPROVIDES, dep_id)
+                repodata.internalize()
             tmp = path.with_name(path.name + ".tmp")
             handle = solv.xfopen(str(tmp), "w")
             try:
@@ -200,7 +207,8 @@ class TargetPool:
             epoch = _text(h.get("epoch"))
             s.evr = _evr(epoch, _text(h.get("version")), _text(h.get("release")))
             s.arch = "noarch" if h.get("sourcepackage") else _text(h.get("arch"))
-            s.vendor = _text(h.get("vendor"))
+            if h.get("vendor"):
+                s.vendor = _text(h.get("vendor"))
             for key, prefix in ((solv.SOLVABLE_PROVIDES, "provide"), (solv.SOLVABLE_REQUIRES, "require"),
                                 (solv.SOLVABLE_CONFLICTS, "conflict"), (solv.SOLVABLE_OBSOLETES, "obsolete")):
                 names = _as_list(h.get(prefix + "name") if prefix != "provide" else h.get("provides"))
@@ -266,7 +274,9 @@ class TargetPool:
         system = self.pool.add_repo(SYSTEM_REPO_ID)
         for src in solvables:
             s = system.add_solvable()
-            s.name, s.evr, s.arch, s.vendor = src.name, src.evr, src.arch, src.vendor
+            s.name, s.evr, s.arch = src.name, src.evr, src.arch
+            if src.vendorid:  # copy the id: no vendor must stay no vendor, not "<NULL>"
+                s.vendorid = src.vendorid
             for key in _DEP_KEYS:
                 for dep in src.lookup_deparray(key):
                     s.add_deparray(key, dep)
@@ -390,21 +400,26 @@ class TargetPool:
 
 
 def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
-    epoch, _, rest = s.evr.partition(":") if ":" in s.evr else ("0", "", s.evr)
+    # each attribute of a SWIG solvable is a C call: read each once (7k packages matter)
+    evr, name, arch = s.evr, s.name, s.arch
+    epoch, _, rest = evr.partition(":") if ":" in evr else ("0", "", evr)
     version, _, release = rest.rpartition("-")
-    requires = tuple(str(d) for d in s.lookup_deparray(solv.SOLVABLE_REQUIRES))
+    requires = tuple(map(str, s.lookup_deparray(solv.SOLVABLE_REQUIRES)))
     if s.id in tp.local_files:
         path = tp.local_files[s.id]
         sha256 = file_digest(path)
-        return ResolvedPackage(s.name, epoch, version, release, s.arch, LOCAL_REPO_ID, str(path),
+        return ResolvedPackage(name, epoch, version, release, arch, LOCAL_REPO_ID, str(path),
                                sha256, path.stat().st_size, requires, f"sha256:{sha256}")
     chk = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
-    checksum = f"{chk.typestr()}:{chk.hex()}" if chk is not None else ""
-    sha256 = chk.hex() if chk is not None and chk.typestr() == "sha256" else ""
+    if chk is not None:
+        kind, digest = chk.typestr(), chk.hex()
+        checksum, sha256 = f"{kind}:{digest}", digest if kind == "sha256" else ""
+    else:
+        checksum = sha256 = ""
     loc = s.lookup_location()
     location = loc[0] if loc else ""
     size = s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE) or 0
-    return ResolvedPackage(s.name, epoch, version, release, s.arch, s.repo.name, location, sha256, int(size),
+    return ResolvedPackage(name, epoch, version, release, arch, s.repo.name, location, sha256, int(size),
                            requires, checksum)
 
 
@@ -451,7 +466,6 @@ def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], direct
 def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | None = None,
             solv_cache: Path | None = None) -> Resolution:
     """The packages a target needs on top of its baseline; problems instead of raising."""
-    result = Resolution(manifest.target.name)
     tp = TargetPool(manifest.target.basearch)
     local_paths = []
     for directory in manifest.install.local_rpms:
@@ -468,13 +482,19 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     tp.finish_loading(manifest.modules)
     if cache_paths and not use_cache:
         tp.write_cache(cache_paths)
+    return solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
 
+
+def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Install,
+                 testcase_dir: Path | None = None) -> Resolution:
+    """Baseline into @System, then every root in one run (tests/resolve/cases drive this directly)."""
+    result = Resolution(target)
     # 1. the baseline: what a minimal install of the target already has
-    if manifest.baseline.rpm_qa is not None:
-        base_solvables = _baseline_from_rpm_qa(tp, _read_rpm_qa(manifest.baseline.rpm_qa), result)
+    if baseline.rpm_qa is not None:
+        base_solvables = _baseline_from_rpm_qa(tp, _read_rpm_qa(baseline.rpm_qa), result)
     else:
-        specs = [PackageSpec(n) for n in manifest.baseline.packages]
-        _, trans, problems, unmatched = tp.solve(specs, manifest.baseline.repos)
+        specs = [PackageSpec(n) for n in baseline.packages]
+        _, trans, problems, unmatched = tp.solve(specs, baseline.repos)
         if problems or unmatched:
             result.problems += [f"baseline: {m}" for m in unmatched]
             result.problems += [f"baseline: {tp.describe_problem(p)}" for p in problems]
@@ -485,8 +505,8 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     installed_names = {s.name for s in base_solvables}
 
     # 2. python3 for the onsite code when the target lacks it (el7)
-    specs = list(manifest.install.packages)
-    if manifest.install.bootstrap_python:
+    specs = list(install.packages)
+    if install.bootstrap_python:
         boot_spec = PackageSpec("python3")
         _, trans, problems, unmatched = tp.solve([boot_spec])
         if problems or unmatched:
@@ -502,7 +522,7 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     if problems:
         result.problems += [tp.describe_problem(p) for p in problems]
         if testcase_dir is not None:
-            where = testcase_dir / f"{manifest.target.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+            where = testcase_dir / f"{target}-{time.strftime('%Y%m%dT%H%M%S')}"
             where.mkdir(parents=True, exist_ok=True)
             solver.write_testcase(str(where))
             result.testcase = str(where)

@@ -48,6 +48,8 @@ def render_all(facts):
                                          facts.col_lag, facts.col_last_io_error,
                                          facts.col_last_sql_error]) + "\n",
         "dump-args.txt": " ".join(db_render.dump_args(facts, ("itv",))) + "\n",
+        "role-hook.sh": db_render.render_role_hook(facts, "/usr/bin/" + facts.client[0],
+                                                   "/etc/ha-installer/db-admin.cnf"),
     }
     return out
 
@@ -123,3 +125,22 @@ def test_bad_schema_name_is_refused():
     with pytest.raises(ValueError):
         db_render.render_cnf(db_versions.lookup("mariadb", (10, 11, 6)),
                              PLAN_1._replace(schemas=("itv`; DROP",)))
+
+
+@pytest.mark.parametrize("flavour,version", db_versions.GOLDEN,
+                         ids=[_dirname(f, v) for f, v in db_versions.GOLDEN])
+def test_role_hook_is_clean_posix_sh(flavour, version):
+    import shutil
+    import subprocess
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck not installed")
+    path = GOLDEN / _dirname(flavour, version) / "role-hook.sh"
+    out = subprocess.run(["shellcheck", "-s", "sh", str(path)], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    assert out.returncode == 0, out.stdout
+
+
+def test_role_hook_turns_super_read_only_off_first_on_mysql():
+    hook = db_render.render_role_hook(db_versions.lookup("mysql", (8, 0, 36)), "/usr/bin/mysql", "/x.cnf")
+    assert 'MASTER) sql="SET GLOBAL super_read_only = OFF; SET GLOBAL read_only = OFF" ;;' in hook
+    assert 'BACKUP|FAULT|STOP) sql="SET GLOBAL read_only = ON; SET GLOBAL super_read_only = ON" ;;' in hook

@@ -67,7 +67,9 @@ class Node:
                                   port=self.server.port, schemas=("itv",),
                                   passive=self.index == 1, peer_port=peer.server.port)
         return db_setup.DbContext(plan=plan, root=str(self.root), cnf_dir=str(self.server.cnf_dir),
-                                  socket=self.server.socket, peer_secret=SECRET,
+                                  socket=self.server.socket,
+                                  repl_password=db_setup.derive_password(SECRET, "replication"),
+                                  seed_password=db_setup.derive_password(SECRET, "seed"),
                                   seed_from=seed_from, peer_timeout=peer_timeout,
                                   verify_timeout=20, service=self.service, out=self.lines.append)
 
@@ -151,7 +153,9 @@ def test_empty_empty_then_writes_both_ways_and_rerun_changes_nothing(nodes):
     assert not isinstance(results["ha1"], Exception), results["ha1"].render()
     assert not isinstance(results["ha2"], Exception), results["ha2"].render()
     assert results["ha1"]["initial_data"] == "start"
-    assert "cnf" in results["ha1"]["changed"] and "root password" in results["ha1"]["changed"]
+    changed = "\n".join(results["ha1"]["changed"])
+    assert "ha-replication.cnf and restarted the server" in changed
+    assert "set a generated root password" in changed
     assert any("replication healthy" in l for l in ha1.lines), ha1.lines
     # root now needs the generated password, stored 0600
     secrets = Path(db_secrets.secrets_path(str(ha1.root)))
@@ -240,3 +244,31 @@ def test_different_data_is_refused_and_nothing_changes_then_seed_from(nodes):
     assert count(ha2) == 2
     backups = list((ha2.root / "var/lib/ha-installer/backup").iterdir())
     assert len(backups) == 1 and "'y1'" in backups[0].read_text()
+
+
+def test_customer_root_password_is_kept_and_overrides_are_reported(nodes):
+    ha1, ha2 = nodes
+    # a customer server whose root already has a password, and a later option file that
+    # overrides one of our settings (last one read wins)
+    ha1.sql("ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password"
+            " USING PASSWORD('customer-pw')")
+    (ha1.server.cnf_dir / "zz-customer.cnf").write_text("[mysqld]\nauto_increment_offset = 7\n")
+    with pytest.raises(OnsiteError) as info:
+        db_setup.configure(ha1.ctx(ha2, peer_timeout=1))
+    text = info.value.render("en")
+    assert "another option file overrides settings of" in text
+    assert "auto_increment_offset: running 7, wanted 1" in text
+    assert "my_print_defaults mysqld" in text
+    assert "database: root keeps its existing password; using the local socket login" in ha1.lines
+    assert db_secrets.get("root_password", str(ha1.root)) is None
+    out = subprocess.run(["mariadb", "--no-defaults", f"--socket={ha1.server.socket}", "-uroot",
+                          "-pcustomer-pw", "-N", "-e", "SELECT 1"], stdout=subprocess.PIPE, text=True)
+    assert out.stdout.strip() == "1"
+    # remove the override: the node finishes its side and says which peer is missing
+    (ha1.server.cnf_dir / "zz-customer.cnf").unlink()
+    with pytest.raises(OnsiteError) as info:
+        db_setup.configure(ha1.ctx(ha2, peer_timeout=2))
+    assert info.value.reference == "db-peer-not-ready"
+    text = info.value.render("en")
+    assert "peer ha2 (127.0.0.1) did not answer within 2 s; this node's side is done" in text
+    assert "run 'configure' on ha2 now" in text

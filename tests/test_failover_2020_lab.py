@@ -42,7 +42,7 @@ def test_keepalived_2020_sysv_vrrp3_failover(make_lab, tmp_path):
     for node in lab.nodes:
         lab.start_app(node)
     for node in lab.nodes:
-        out = lab.exec_python_onsite(node, ["configure", "--site", path])
+        out = lab.exec_python_onsite(node, ["configure", "--site", path, "--only", "firewall", "--only", "keepalived"])
         assert out.returncode == 0, out.stdout + out.stderr
         assert "keepalived: changed" in out.stdout
     assert "Starting Keepalived v2.0.20" in lab.log("ha1", "hb-lab-keepalived.log")
@@ -61,7 +61,7 @@ def test_keepalived_2020_sysv_vrrp3_failover(make_lab, tmp_path):
     time.sleep(3)
     assert lab.vip_holders(VIP) == [new]
     for node in lab.nodes:
-        out = lab.exec_python_onsite(node, ["configure", "--site", path])
+        out = lab.exec_python_onsite(node, ["configure", "--site", path, "--only", "firewall", "--only", "keepalived"])
         assert "keepalived: already configured, nothing changed" in out.stdout
     log = lab.log("ha1", "hb-lab-keepalived.log") + lab.log("ha2", "hb-lab-keepalived.log")
     assert "Unknown keyword" not in log and "SECURITY VIOLATION" not in log

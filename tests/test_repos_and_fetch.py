@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run as ha_bundle
 import zstandard
 
 from builder import manifest as manifest_mod
@@ -21,9 +23,7 @@ from tests.manifest_util import fixture_repo_urls, write_manifest
 
 
 def cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, HA_BUNDLE_CACHE=str(cache))
-    return subprocess.run(["ha-bundle", *args], env=env, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=300)
+    return ha_bundle(*args, cache=cache)
 
 
 @pytest.fixture()
@@ -205,3 +205,37 @@ def test_rpm_too_new_for_target_rpm_is_refused(repo_url, fixture_repos, tmp_path
     assert out.returncode == 1, out.stdout + out.stderr
     assert "needs rpmlib(PayloadIsZstd)" in out.stderr and "cannot install" in out.stderr
     assert not (out_dir / "el7").exists()
+
+
+def test_transient_http_errors_are_retried(fixture_repos, tmp_path):
+    """A mirror answering 503 twice per file, then 200: metadata still loads (retries with backoff)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    failures: dict[str, int] = {}
+
+    class Flaky(SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # noqa: D401
+            pass
+
+        def do_GET(self):  # noqa: N802
+            failures[self.path] = failures.get(self.path, 0) + 1
+            if failures[self.path] <= 2:
+                self.send_error(503, "busy")
+                return
+            super().do_GET()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Flaky, directory=str(fixture_repos)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        m = manifest_mod.load(write_manifest(tmp_path, "el7", {"base": f"{url}/el7/base"}, ["keepalived"]))
+        client = RepoClient(tmp_path / "cache")
+        meta = client.load(m.repos[0], m.repos[0].baseurl)
+        assert meta.files["primary"].path.exists()
+        assert all(count == 3 for count in failures.values()), failures
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -17,7 +17,7 @@ from onsite.errors import OnsiteError
 STEPS = collections.OrderedDict([
     ("firewall", "onsite.firewall"),
     ("keepalived", "onsite.step_keepalived"),
-    # ("database", "onsite.step_database"),   # issue 6 adds this line
+    ("database", "onsite.step_database"),
 ])
 
 messages.register({
@@ -41,6 +41,10 @@ def add_arguments(parser):
     parser.add_argument("--only", action="append", choices=list(STEPS), metavar="STEP",
                         help="run only this step (repeatable): " + ", ".join(STEPS))
     site_mod.add_arguments(parser)
+    for module_name in STEPS.values():      # a step may add its own flags (e.g. --seed-from)
+        module = importlib.import_module(module_name)
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser)
 
 
 def run(args):
@@ -50,10 +54,14 @@ def run(args):
     local = site_mod.locate(site)
     names = [n for n in STEPS if not args.only or n in args.only]
     modules = [(n, importlib.import_module(STEPS[n])) for n in names]
+    for name, module in modules:
+        if hasattr(module, "set_args"):
+            module.set_args(args)
     print(messages.text("configure-this-node", name=local.me.name, address=local.me.address,
                         peer=local.peer.address, vip=site.cluster.vip, interface=local.interface))
     for name, module in modules:          # all checks before any change
         module.check(site, local)
+    site_mod.remember(site)               # status/verify/collect without the site file later
     for name, module in modules:
         step = "configure-" + name
         state.mark(step, "started")

@@ -27,10 +27,22 @@ messages.register({
                   "将当前 root 密码写入 {secrets} 的 [database] root_password = \"...\" (权限 0600), 然后重新运行 configure"),
     },
     "db-cnf-not-read": {
-        "en": ("the server does not read {path} (server_id is {actual}, expected {expected})",
+        "en": ("the server does not read {path}",
                "add the line '!includedir {directory}' to the server's my.cnf, then run configure again"),
-        "zh_CN": ("数据库服务器没有读取 {path} (server_id 为 {actual}, 应为 {expected})",
+        "zh_CN": ("数据库服务器没有读取 {path}",
                   "在 my.cnf 中加入 '!includedir {directory}' 一行, 然后重新运行 configure"),
+    },
+    "db-cnf-overridden": {
+        "en": ("another option file overrides settings of {path}",
+               "remove these settings from the other file (find it with: my_print_defaults mysqld), then run configure again"),
+        "zh_CN": ("其他配置文件覆盖了 {path} 中的设置",
+                  "请从其他配置文件中删除这些设置 (用 my_print_defaults mysqld 查找), 然后重新运行 configure"),
+    },
+    "db-dangerous-option": {
+        "en": ("the server's option files contain settings that lose or skip replicated data; nothing was changed",
+               "remove the lines above (back up the file first); ha-bundle sets safe replication filters itself"),
+        "zh_CN": ("数据库配置文件中有会丢失或跳过复制数据的设置; 未做任何修改",
+                  "请删除上面列出的行 (先备份文件); ha-bundle 会自行设置安全的复制过滤规则"),
     },
     "db-no-peer-secret": {
         "en": ("no shared replication secret: the site file has no [secrets] {key}",

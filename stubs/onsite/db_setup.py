@@ -26,7 +26,8 @@ DbContext = collections.namedtuple("DbContext", (
     "root",          # filesystem root ("/" on a real node)
     "cnf_dir",       # the server's include dir, e.g. /etc/my.cnf.d
     "socket",        # local server socket or None for the client's default
-    "peer_secret",   # shared secret from the site file / --peer-secret
+    "repl_password", # shared with the peer: site [secrets] replication_password
+    "seed_password", # shared with the peer: site [secrets] seed_password
     "seed_from",     # None or a node name
     "peer_timeout",  # seconds to wait for the peer
     "verify_timeout",
@@ -42,8 +43,8 @@ def _say(ctx, what):
 
 
 def derive_password(secret, purpose):
-    """Per-purpose passwords from the one shared secret, so a leak of one account's password
-    (e.g. from a replica's relay info) does not give the other."""
+    """Per-purpose passwords from one shared secret (--peer-secret), so a leak of one
+    account's password (e.g. from a replica's connection metadata) does not give the other."""
     digest = hmac.new(secret.encode("utf-8"), purpose.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:40]
 
@@ -106,18 +107,33 @@ def ensure_root(ctx, facts_hint):
             return admin, False
     # fresh server: unix_socket (MariaDB 10.4+), empty password (MariaDB 5.5/10.x, MySQL
     # --initialize-insecure) or the temporary password in mysqld.log (MySQL --initialize)
-    candidates = [base.with_password(None), base.with_password("")]
-    temporary = _mysql_temporary_password(ctx.root)
-    if temporary:
-        candidates.append(base.with_password(temporary))
-    for cand in candidates:
+    for cand in (base.with_password(None), base.with_password("")):
         if not cand.ping():
             continue
         facts = facts_for(cand)
+        if cand.value(facts.root_auth_query) not in (None, "", "invalid"):
+            # the customer's root already has a password: never change it; OS root's
+            # socket login is enough for us (and for the role hook)
+            _say(ctx, "root keeps its existing password; using the local socket login")
+            return cand, False
         password = stored or db_secrets.generate()
-        db_secrets.put("root_password", password, ctx.root)
+        db_secrets.put("root_password", password, ctx.root)   # stored before it is set
         cand.execute(["SET SESSION sql_log_bin = 0"]
                      + db_render.sql_root_password(facts, password))
+        admin = base.with_password(password)
+        if admin.ping():
+            return admin, True
+    temporary = _mysql_temporary_password(ctx.root)
+    if temporary and facts_hint is not None and facts_hint.flavour == db_versions.MYSQL:
+        # an expired temporary password allows nothing but setting a new one
+        password = stored or db_secrets.generate()
+        db_secrets.put("root_password", password, ctx.root)
+        try:
+            base.with_password(temporary).run(
+                db_render.sql_script(db_render.sql_root_password(facts_hint, password)),
+                extra_args=("--connect-expired-password",))
+        except DbError:
+            pass
         admin = base.with_password(password)
         if admin.ping():
             return admin, True
@@ -144,18 +160,36 @@ def ensure_cnf(ctx, facts, admin):
         _say(ctx, "wrote " + path)
     else:
         _say(ctx, path + " unchanged")
-    expected = str(db_render.server_id(ctx.plan))
-    running_ok = admin.value("SELECT @@GLOBAL.server_id") == expected \
-        and admin.value("SELECT @@GLOBAL.log_bin") in ("1", "ON")
-    if changed or not running_ok:
+    if changed or running_mismatches(facts, ctx.plan, admin):
         _say(ctx, "restarting " + facts.service + " to apply the settings")
         ctx.service.restart(facts.service)
         _wait_for(admin, 60)
-    actual = admin.value("SELECT @@GLOBAL.server_id")
-    if actual != expected:
-        raise OnsiteError("db-cnf-not-read", {"path": path, "actual": actual,
-                                              "expected": expected, "directory": ctx.cnf_dir})
+    wrong = running_mismatches(facts, ctx.plan, admin)
+    if wrong:
+        if wrong[0].startswith("server_id") and len(wrong) > 3:
+            raise OnsiteError("db-cnf-not-read", {"path": path, "directory": ctx.cnf_dir},
+                              context=wrong)
+        raise OnsiteError("db-cnf-overridden", {"path": path}, context=wrong)
     return changed
+
+
+def running_mismatches(facts, plan, admin):
+    """Settings of our drop-in that the running server does not have ('name: running X,
+    wanted Y'); empty when the server runs with them."""
+    wanted = [("server_id", str(db_render.server_id(plan))), ("log_bin", "1"),
+              ("binlog_format", "ROW"), ("log_slave_updates", "1"),
+              ("auto_increment_increment", "2"), ("auto_increment_offset", str(plan.index + 1))]
+    if facts.gtid == "mariadb":
+        wanted.append(("gtid_domain_id", str(plan.index + 1)))
+    if facts.gtid == "mysql":
+        wanted.append(("gtid_mode", "ON"))
+    row = admin.query("SELECT " + ", ".join("@@GLOBAL.{0} AS {0}".format(k) for k, _ in wanted))[0]
+    wrong = []
+    for key, value in wanted:
+        running = row.get(key)
+        if running != value and not (value == "1" and running == "ON"):
+            wrong.append("{}: running {}, wanted {}".format(key, running, value))
+    return wrong
 
 
 def _wait_for(conn, seconds):
@@ -175,8 +209,8 @@ def _user_exists(admin, user, host):
 
 def ensure_users(ctx, facts, admin):
     peer = ctx.plan.peer_address
-    repl_pw = derive_password(ctx.peer_secret, "replication")
-    seed_pw = derive_password(ctx.peer_secret, "seed")
+    repl_pw = ctx.repl_password
+    seed_pw = ctx.seed_password
     admin.execute(db_render.sql_repl_user(
         facts, peer, repl_pw, _user_exists(admin, db_render.REPL_USER, peer)))
     admin.execute(db_render.sql_seed_user(
@@ -377,7 +411,7 @@ def channel_configured(facts, status, ctx):
 
 
 def start_channel(ctx, facts, admin, start):
-    repl_pw = derive_password(ctx.peer_secret, "replication")
+    repl_pw = ctx.repl_password
     admin.execute(db_render.sql_change_source(facts, ctx.plan.peer_address, _peer_port(ctx),
                                               repl_pw, start=start)
                   + db_render.sql_start(facts))
@@ -430,7 +464,7 @@ def canary_roundtrip(ctx, facts, admin, peer, seconds):
 # ---------------------------------------------------------------- the whole step
 
 def peer_connection(ctx, facts):
-    return Connection(db_render.SEED_USER, derive_password(ctx.peer_secret, "seed"),
+    return Connection(db_render.SEED_USER, ctx.seed_password,
                       host=ctx.plan.peer_address, port=_peer_port(ctx),
                       client=facts.client, dump=facts.dump)
 
@@ -479,8 +513,9 @@ def stable_inventories(ctx, admin, peer):
 
 def configure(ctx):
     """Run the whole database step on this node; returns a summary dict."""
-    if not ctx.peer_secret:
-        raise OnsiteError("db-no-peer-secret", {"key": "peer_secret"})
+    for key in ("repl_password", "seed_password"):
+        if not getattr(ctx, key):
+            raise OnsiteError("db-no-peer-secret", {"key": key.replace("repl_", "replication_")})
     if ctx.seed_from not in (None, ctx.plan.name, ctx.plan.peer_name):
         raise OnsiteError("db-seed-from-unknown", {"value": ctx.seed_from, "nodes": ", ".join(
             [ctx.plan.name, ctx.plan.peer_name])})
@@ -503,19 +538,24 @@ def configure(ctx):
     try:
         admin, root_set = ensure_root(ctx, hint)
         if root_set:
-            summary["changed"].append("root password")
+            summary["changed"].append("set a generated root password")
             _say(ctx, "set a generated root password (stored in {})".format(
                 db_secrets.secrets_path(ctx.root)))
         facts = facts_for(admin)
+        summary["facts"] = facts
         _say(ctx, "server is {} ({})".format(facts.label, ".".join(str(v) for v in facts.version)))
         if ensure_cnf(ctx, facts, admin):
-            summary["changed"].append("cnf")
+            summary["changed"].append("wrote {}/{} and restarted the server".format(
+                ctx.cnf_dir, db_render.CNF_NAME))
         ensure_users(ctx, facts, admin)
         ensure_own_schema(admin)
         peer = peer_connection(ctx, facts)
         status = replica_status(facts, admin)
         if channel_configured(facts, status, ctx):
             _say(ctx, "replica channel from {} already configured".format(ctx.plan.peer_name))
+            if ctx.seed_from:
+                _say(ctx, "--seed-from ignored: this node already replicates from {}".format(
+                    ctx.plan.peer_name))
             if status.get(facts.col_io_running) != "Yes" or status.get(facts.col_sql_running) != "Yes":
                 if not status.get(facts.col_last_sql_error):
                     admin.execute(db_render.sql_start(facts))
@@ -550,7 +590,7 @@ def configure(ctx):
                 admin.execute(db_render.sql_seeded_gtid(facts, start.gtid))
             start_channel(ctx, facts, admin, start)
             set_phase(admin, ctx.plan.name, "paired")
-            summary["changed"].append("replica channel")
+            summary["changed"].append("replication from {} started".format(ctx.plan.peer_name))
             _say(ctx, "replica channel from {} started".format(ctx.plan.peer_name))
         problems = wait_healthy(facts, admin, ctx.verify_timeout)
         if problems:
@@ -567,7 +607,6 @@ def configure(ctx):
         raise OnsiteError("db-sql-failed", {"where": ctx.plan.name, "detail": exc.message})
     if not summary["changed"]:
         _say(ctx, "no changes")
-    state.mark("database", "done", ctx.root, changed=summary["changed"])
     return summary
 
 

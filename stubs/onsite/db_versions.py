@@ -71,6 +71,9 @@ ROWS = (
         "set_password": "ALTER USER {user} IDENTIFIED WITH {plugin} BY {password}",
         "root_password": "ALTER USER 'root'@'localhost' IDENTIFIED BY {password}",
         "root_first_login": "temporary-password",   # 'A temporary password' in mysqld.log
+        # root's stored credential: '' (MySQL --initialize-insecure) means a fresh server
+        "root_auth_query": ("SELECT authentication_string FROM mysql.user"
+                            " WHERE User = 'root' AND Host = 'localhost'"),
         "repl_privileges": "REPLICATION SLAVE, REPLICATION CLIENT",
         "seed_global_privileges": "RELOAD, REPLICATION CLIENT",
         # my.cnf option names
@@ -139,6 +142,9 @@ ROWS = (
         "set_password": "SET PASSWORD FOR {user} = PASSWORD({password})",
         "root_password": "SET PASSWORD FOR 'root'@'localhost' = PASSWORD({password})",
         "root_first_login": "empty-password",
+        # MariaDB keeps the hash in Password up to 10.3; 10.4+ shows 'invalid' until one is set
+        "root_auth_query": ("SELECT IF(Password <> '', Password, authentication_string)"
+                            " FROM mysql.user WHERE User = 'root' AND Host = 'localhost'"),
         "repl_privileges": "REPLICATION SLAVE, REPLICATION CLIENT",
         "seed_global_privileges": "RELOAD, REPLICATION CLIENT",
         "cnf_log_replica_updates": "log_slave_updates",
@@ -175,6 +181,10 @@ ROWS = (
         "show_replica_status": "SHOW REPLICA STATUS",
         "repl_privileges": "REPLICATION SLAVE, BINLOG MONITOR",
         "seed_global_privileges": "RELOAD, BINLOG MONITOR",
+    }),
+    (MARIADB, (10, 5, 9), {
+        # SHOW SLAVE STATUS needs SLAVE MONITOR from 10.5.9 (status shows the peer's threads)
+        "seed_global_privileges": "RELOAD, BINLOG MONITOR, SLAVE MONITOR",
     }),
     (MARIADB, (11, 0, 0), {
         "label": "MariaDB 11.x",
