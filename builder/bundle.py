@@ -15,7 +15,7 @@ compression settings (xz preset 9 CRC64 single-threaded; zstd level 19 with chec
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import lzma
 import os
 import shutil
@@ -57,8 +57,6 @@ class Member:
 
     def open(self) -> BinaryIO:
         if self.data is not None:
-            import io
-
             return io.BytesIO(self.data)
         return open(self.source, "rb")  # type: ignore[arg-type]
 
@@ -319,11 +317,3 @@ def write_run(run_path: Path, store: list[Member], meta: list[Member], fields: h
             os.fsync(fout.fileno())
         os.chmod(partial, mode)
         os.replace(partial, run_path)
-
-
-def read_lock(staged_dir: Path) -> dict[str, Any]:
-    """The parsed bundle.lock.json of a staged target."""
-    try:
-        return json.loads((staged_dir / "bundle.lock.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise BundleError("lock-unreadable", f"cannot read {staged_dir / 'bundle.lock.json'}: {exc}") from exc

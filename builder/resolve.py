@@ -162,6 +162,13 @@ class TargetPool:
             if path is None:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
+            # record which file provides this cache already holds (pysolv's updateaddedprovides):
+            # libsolv's addfileprovides then skips searching it on the next load
+            repodata = repo.first_repodata()
+            if repodata is not None:
+                for dep_id in self.file_deps:
+                    repodata.add_idarray(solv.SOLVID_META, solv.REPOSITORY_ADDEDFILEPROVIDES, dep_id)
+                repodata.internalize()
             tmp = path.with_name(path.name + ".tmp")
             handle = solv.xfopen(str(tmp), "w")
             try:

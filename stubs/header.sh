@@ -363,9 +363,14 @@ hb_bootstrap_python() {
     hb_rootopt=
     if [ -n "$hb_rpm_root" ]; then hb_rootopt="--root=$hb_rpm_root"; fi
     for hb_file in $HB_BOOTSTRAP; do
-        hb_nevra=$(rpm -qp --nosignature --qf '%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}' "$hb_tmp/$hb_file" 2>/dev/null) ||
-            hb_damaged "cannot read the bundled $hb_file"
-        if rpm ${hb_rootopt:+"$hb_rootopt"} -q "$hb_nevra" >/dev/null 2>&1; then continue; fi
+        # rpm decides, with its own version rules, whether this file is new or an upgrade;
+        # "is already installed" (same or newer) means skip it. Other problems are left to the
+        # real rpm -U below, which reports them.
+        if hb_out=$(LC_ALL=C rpm ${hb_rootopt:+"$hb_rootopt"} -U --test --nodeps "$hb_tmp/$hb_file" 2>&1); then
+            set -- "$@" "$hb_tmp/$hb_file"
+            continue
+        fi
+        case $hb_out in *"is already installed"*) continue ;; esac
         set -- "$@" "$hb_tmp/$hb_file"
     done
     if [ $# -gt 0 ]; then
@@ -393,7 +398,7 @@ hb_python_or_die() {
 hb_run_onsite() {
     # -I: ignore PYTHONPATH, the user's site-packages and the current directory, so only the
     # payload's onsite package runs; relative paths in ARGS still resolve from the user's cwd.
-    hb_say "Running: python3 -m onsite $*" "运行: python3 -m onsite $*"
+    hb_say "Running: $hb_python -m onsite $*" "运行: $hb_python -m onsite $*"
     HA_INSTALLER_PAYLOAD=$hb_tmp
     HA_INSTALLER_RUN=$hb_self
     HA_INSTALLER_ACCEPT=$hb_accept

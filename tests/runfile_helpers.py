@@ -14,7 +14,9 @@ from tests.conftest import REPO_ROOT
 
 FIXTURE_REPOS = REPO_ROOT / "build" / "fixture-repos"
 DEMO_MANIFEST = REPO_ROOT / "manifests" / "demo.toml"
-SHELLS = {"dash": ["dash"], "bash": ["bash"], "busybox": ["busybox", "sh"]}
+# absolute paths, so tests can run the header with a restricted PATH
+SHELLS = {"dash": [shutil.which("dash") or "dash"], "bash": [shutil.which("bash") or "bash"],
+          "busybox": [shutil.which("busybox") or "busybox", "sh"]}
 
 
 def build_fixture_repos() -> Path:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 
 import pytest
+
+from tests.cli import run as ha_bundle
 
 from builder import manifest
 from builder.errors import ManifestError
@@ -86,7 +86,7 @@ def test_bad_manifest_names_file_key_and_expectation(tmp_path, old, new, key, wo
 def test_cli_reports_bad_manifest_without_traceback(tmp_path):
     p = tmp_path / "bad.toml"
     p.write_text(GOOD.replace('basearch = "x86_64"', 'basearch = "sparc"'))
-    out = subprocess.run(["ha-bundle", "resolve", str(p)], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = ha_bundle("resolve", p)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
     assert f"{p}:5" in out.stderr  # file:line of the offending key

@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run as ha_bundle
 import zstandard
 
 from builder import manifest as manifest_mod
@@ -21,9 +23,7 @@ from tests.manifest_util import fixture_repo_urls, write_manifest
 
 
 def cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, HA_BUNDLE_CACHE=str(cache))
-    return subprocess.run(["ha-bundle", *args], env=env, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=300)
+    return ha_bundle(*args, cache=cache)
 
 
 @pytest.fixture()

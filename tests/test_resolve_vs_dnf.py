@@ -7,12 +7,13 @@ the same roots; the package sets to carry must be identical.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run as ha_bundle
 
 from tests.manifest_util import OS_FACTS, fixture_repo_urls, write_manifest
 
@@ -21,9 +22,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def run_resolve(manifest: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, HA_BUNDLE_CACHE=str(cache))
-    return subprocess.run(["ha-bundle", "resolve", str(manifest), "--json"], env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    return ha_bundle("resolve", manifest, "--json", cache=cache)
 
 
 def run_dnf(os_name: str, repos: dict[str, str], install: list[str], enable=(), disable=()) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -514,3 +515,45 @@ def test_ha_bundle_build_twice_gives_the_same_sha256(tmp_path):
         assert "ha-installer-demo.run" in out.stdout
         digests.append(hashlib.sha256((tmp_path / name / "ha-installer-demo.run").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+def test_inspect_refuses_a_file_that_is_not_a_run(tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("#!/bin/sh\necho hello\n")
+    with pytest.raises(BundleError) as err:
+        runfile.inspect(other)
+    assert err.value.reference == "not-a-runfile"
+
+
+def test_busybox_applets_alone_can_check_list_and_extract(built, tmp_path):
+    """Minimal hosts: busybox's sh, tar, tail, head, awk, df, sha256sum and xz are enough."""
+    busybox = shutil.which("busybox")
+    bindir = empty_dir(tmp_path / "bin")
+    for tool in ("sh", "tail", "head", "sha256sum", "tar", "xz", "awk", "df", "mkdir", "rm", "chmod", "wc",
+                 "tr", "mktemp", "ls", "dirname", "basename", "id", "cat", "pwd"):
+        (bindir / tool).symlink_to(busybox)
+    env = {"PATH": str(bindir)}
+    check = run_sh("busybox", built["mixed"], "--check", env=env)
+    assert check.returncode == 0, check.stderr
+    listing = run_sh("busybox", built["mixed"], "--list", env=env)
+    assert listing.returncode == 0 and "rpms/zz-blob-1.0-1.noarch.rpm" in listing.stdout
+    out = run_sh("busybox", built["mixed"], "--noexec", "--target", str(tmp_path / "x"), env=env)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "x" / "rpms" / "zz-blob-1.0-1.noarch.rpm").stat().st_size == 300_000
+    bad = _damaged_copy(built["mixed"], tmp_path / "bad.run", "flip:payload-middle")
+    assert run_sh("busybox", bad, "--check", env=env).returncode == 3
+
+
+def test_el8_platform_python_is_used_when_python3_is_not_on_path(built, tmp_path, py36):
+    """el8 minimal: no python3 on PATH, /usr/libexec/platform-python (3.6) is there."""
+    bindir = empty_dir(tmp_path / "bin")
+    for tool in ("dash", "tail", "head", "sha256sum", "tar", "xz", "awk", "df", "mkdir", "rm", "chmod", "wc",
+                 "tr", "mktemp", "ls", "dirname", "basename", "id", "cat", "pwd"):
+        (bindir / tool).symlink_to(shutil.which(tool))
+    script = (f"mount -t tmpfs tmpfs /usr/libexec && ln -s {py36} /usr/libexec/platform-python && "
+              f"PATH={bindir} TMPDIR={tmp_path} dash {built['demo']} -- --version; echo rc=$?")
+    out = _in_mount_ns(script)
+    assert "rc=0" in out.stdout, out.stderr
+    assert "Running: /usr/libexec/platform-python -m onsite --version" in out.stderr
+    assert "installing python3 from this bundle" not in out.stderr
+    assert "ha-bundle onsite" in out.stdout

@@ -6,6 +6,8 @@ The root starts with only the target's baseline (what the resolver assumed a min
 from __future__ import annotations
 
 import json
+import re
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,11 +62,15 @@ def test_rpm_verify_sees_missing_dependencies(demo, tmp_path):
     assert unsatisfied(root)
 
 
-def test_install_then_second_install_is_a_noop(demo, baseline_root, tmp_path):
+def test_install_then_second_install_is_a_noop(demo, baseline_root, tmp_path, py36):
     root = baseline_root
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root), env={"TMPDIR": str(tmp)})
+    py_bin = tmp_path / "py36bin"
+    py_bin.mkdir()
+    (py_bin / "python3").symlink_to(py36)  # the target's interpreter: CentOS 7 python3 / el8 platform-python
+    out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root),
+                 env={"TMPDIR": str(tmp), "PATH": f"{py_bin}:{os.environ['PATH']}"})
     assert out.returncode == 0, out.stdout + out.stderr
     total = len(bundle.locked_rpms(demo["lock"]))
     assert "matches the bundle target" in out.stdout
@@ -102,6 +108,27 @@ def test_install_in_chinese(demo, baseline_root):
     assert "均已就位" in out.stdout
 
 
+def test_install_on_a_terminal_asks_first_and_no_changes_nothing(demo, baseline_root):
+    """Without --accept, install asks on a terminal; answering n leaves the rpm database alone."""
+    import pty
+
+    before = qa(baseline_root)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(["dash", str(demo["run"]), "--", "install", "--root", str(baseline_root)],
+                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True, env={k: v for k, v in os.environ.items() if k != "LANG"})
+        os.write(master, b"n\n")
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 1
+    assert "packages onto this host? [y/N]" in stdout
+    assert "not confirmed: nothing was changed" in stderr
+    assert qa(baseline_root) == before
+
+
 def test_wrong_os_is_refused_and_changes_nothing(demo, tmp_path):
     root = new_rpm_root(tmp_path / "deb", os_id="debian", version_id="12")
     out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root))
@@ -131,7 +158,7 @@ def test_preflight_passes_on_the_baseline_and_fails_on_the_wrong_os(demo, baseli
     deb = new_rpm_root(tmp_path / "deb", os_id="debian", version_id="12")
     bad = run_sh("dash", demo["run"], "-q", "--", "preflight", "--root", str(deb))
     assert bad.returncode == 1
-    assert "[FAIL] this host runs debian 12" in bad.stdout
+    assert re.search(r"^FAIL +os-arch +this host runs debian 12", bad.stdout, re.M), bad.stdout
     assert "preflight found" in bad.stdout
 
 
@@ -158,10 +185,39 @@ def test_bootstrap_installs_python3_rpms_when_no_python_is_found(demo, baseline_
     # the fixture's python3 is a stub, so the header still finds no interpreter and says so
     assert out.returncode == 7
     assert "no python3 >= 3.6 found" in out.stderr
+    # run again: rpm says the bootstrap RPMs are installed already, so nothing is reinstalled
+    before = qa(baseline_root)
+    again = run_sh("dash", demo["run"], "--rpm-root", str(baseline_root), "--", "status",
+                   env={"PATH": str(bindir), "TMPDIR": str(tmp_path)})
+    assert again.returncode == 7
+    assert "installing python3 from this bundle" not in again.stderr
+    assert qa(baseline_root) == before
     # with a real python the install completes and skips what the bootstrap put there
     done = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(baseline_root))
     assert done.returncode == 0, done.stderr
     assert f"({wanted} already installed, same or newer)" in done.stdout
+
+
+def test_bootstrap_and_install_skip_what_a_newer_host_already_has(demo, baseline_root, tmp_path):
+    """Customer hosts are often updated past the bundle: a newer glibc must not stop the install."""
+    from tests.fixtures.build_repos import build_rpm
+    from tests.fixtures.catalog import _glibc
+
+    newer = [build_rpm(stub, "el7", tmp_path / "newer", tmp_path / "work")
+             for stub in _glibc("2.17-330.el7_9", "updates", "2.17")]
+    subprocess.run(["rpm", "--root", str(baseline_root), "-U", *map(str, newer)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bindir = _bin_without_python(tmp_path / "bin")
+    out = run_sh("dash", demo["run"], "--rpm-root", str(baseline_root), "--", "status",
+                 env={"PATH": str(bindir), "TMPDIR": str(tmp_path)})
+    python_rpms = [f for f in demo["lock"]["bootstrap"] if "/python3" in f]
+    assert f"installing python3 from this bundle ({len(python_rpms)} RPMs)" in out.stderr
+    assert rpm_q(baseline_root, "glibc-2.17-330.el7_9.x86_64").returncode == 0
+    assert rpm_q(baseline_root, "python3").returncode == 0
+    done = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(baseline_root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rpm_q(baseline_root, "glibc-2.17-330.el7_9.x86_64").returncode == 0
+    assert unsatisfied(baseline_root) == []
 
 
 def test_onsite_vermin_clean():

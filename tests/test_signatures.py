@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run as ha_bundle
+
 from tests.fixtures.serve import RepoServer
 from tests.manifest_util import write_manifest
 
@@ -42,9 +44,7 @@ def signed_repos(fixture_repos: Path, tmp_path_factory):
 
 
 def _fetch(tmp_path: Path, manifest: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, HA_BUNDLE_CACHE=str(tmp_path / "cache"))
-    return subprocess.run(["ha-bundle", "fetch", str(manifest), "--out", str(tmp_path / "dist")], env=env,
-                          text=True, capture_output=True, timeout=300)
+    return ha_bundle("fetch", manifest, "--out", tmp_path / "dist", cache=tmp_path / "cache")
 
 
 def _manifest(tmp_path: Path, url: str, key: Path, repo: str = "base") -> Path:

@@ -50,3 +50,25 @@ def who_has(interface, address, count=2, wait=2):
                 if mac.lower() not in macs:
                     macs.append(mac.lower())
     return macs
+
+
+def own_mac(interface):
+    """This host's MAC on interface (lower case), or None."""
+    try:
+        with open("/sys/class/net/{}/address".format(interface)) as handle:
+            return handle.read().strip().lower() or None
+    except OSError:
+        return None
+
+
+def vip_view(interface, vip, peer_address, here):
+    """Who holds the VIP, seen from this node: (here, peer, foreign MACs).
+
+    here: the VIP is one of this host's addresses (the caller knows). Anything else that
+    answers ARP for the VIP is the peer when its MAC is the peer's, else a foreign device."""
+    mine = own_mac(interface)
+    macs = [m for m in who_has(interface, vip) if m != mine]
+    if not macs:
+        return here, False, []
+    peer_macs = who_has(interface, peer_address)
+    return here, any(m in peer_macs for m in macs), [m for m in macs if m not in peer_macs]

@@ -17,6 +17,7 @@ COMMANDS = {
     "install": ("onsite.cmd_install", "install the bundle's RPMs (checked with rpm -U --test first)"),
     "preflight": ("onsite.cmd_preflight", "read-only checks: OS, arch, space, rpm -U --test"),
     "status": ("onsite.cmd_status", "what the installer did and what is installed"),
+    "verify": ("onsite.cmd_verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
 }
 
 

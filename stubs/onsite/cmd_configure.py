@@ -61,6 +61,7 @@ def run(args):
                         peer=local.peer.address, vip=site.cluster.vip, interface=local.interface))
     for name, module in modules:          # all checks before any change
         module.check(site, local)
+    site_mod.remember(site)               # status/verify/collect without the site file later
     for name, module in modules:
         step = "configure-" + name
         state.mark(step, "started")

@@ -59,8 +59,8 @@ def cnf_dir(main_files=MAIN_FILES):
     return dirs[0] if dirs else None
 
 
-def socket(main_files=MAIN_FILES):
-    """The server's socket from [mysqld]/[mariadb]/[server] (last one wins, like the server)."""
+def server_option(name, main_files=MAIN_FILES):
+    """A [mysqld]/[mariadb]/[server] option's value (last one wins, like the server), or None."""
     found = None
     section = None
     for main in main_files:
@@ -73,9 +73,19 @@ def socket(main_files=MAIN_FILES):
             if section in ("mysqld", "mariadb", "server", "mariadbd", "client-server") \
                     and "=" in stripped:
                 key, value = stripped.split("=", 1)
-                if key.strip().replace("-", "_") == "socket":
+                if key.strip().replace("-", "_") == name:
                     found = value.strip().strip('"').strip("'")
     return found
+
+
+def socket(main_files=MAIN_FILES):
+    """The server's socket from [mysqld]/[mariadb]/[server] (last one wins, like the server)."""
+    return server_option("socket", main_files)
+
+
+def datadir(main_files=MAIN_FILES):
+    """Where the server keeps its data (RHEL and both vendors default to /var/lib/mysql)."""
+    return server_option("datadir", main_files) or "/var/lib/mysql"
 
 
 # The old runbook's options: silent data loss (skip-errors) and filters that miss

@@ -212,6 +212,13 @@ def sql_canary_seen(token):
     return "SELECT COUNT(*) FROM `{}`.`canary` WHERE id = {}".format(OWN_SCHEMA, quote(token))
 
 
+def sql_canary_recent(node, seconds):
+    """Canary rows written by node in the last seconds (its clock: the value replicates as
+    written), and the newest one: proves node -> here without logging in to node."""
+    return ("SELECT COUNT(*), MAX(written_at) FROM `{}`.`canary` WHERE node = {}"
+            " AND written_at >= NOW() - INTERVAL {} SECOND").format(OWN_SCHEMA, quote(node), int(seconds))
+
+
 def dump_args(facts, schemas):
     """mysqldump arguments for a consistent dump of the app schemas with the source position
     as a comment (-- CHANGE MASTER ... / -- SET GLOBAL gtid_slave_pos=...)."""

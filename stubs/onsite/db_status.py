@@ -5,6 +5,7 @@ error). Read-only. The peer is asked through the read-only seeding account.
 hook the generic status command calls (cmd_status.STATUS_LINES).
 """
 
+import collections
 import os
 import subprocess
 
@@ -85,8 +86,12 @@ def _row(name, conn, facts, vip_text):
     return row
 
 
-def collect(root="/"):
-    """Rows for this node and its peer, or None when the database step never ran here."""
+Logins = collections.namedtuple("Logins", "info plan facts local peer")
+
+
+def logins(root="/"):
+    """What the database step recorded, and how to log in here (root) and on the peer
+    (read-only seeding account); None when the database step never ran here."""
     info = state.load(root).get("steps", {}).get("database")
     if not info:
         return None
@@ -97,9 +102,22 @@ def collect(root="/"):
     peer = Connection(db_render.SEED_USER, db_secrets.get("seed_password", root),
                       host=plan["peer_address"], port=plan.get("peer_port") or plan["port"],
                       client=facts.client, connect_timeout=3)
+    return Logins(info, plan, facts, local, peer)
+
+
+def collect(root="/", vip_holder=None):
+    """Rows for this node and its peer, or None when the database step never ran here.
+    vip_holder: 'here', 'peer' or 'none' when the caller already knows (saves two arpings)."""
+    found = logins(root)
+    if found is None:
+        return None
+    info, plan, facts, local, peer = found
     vip = info.get("vip")
-    here = _vip_here(vip) if vip else False
-    there = bool(vip) and not here and _peer_holds_vip(vip, plan["peer_address"])
+    if vip_holder is not None:
+        here, there = vip_holder == "here", vip_holder == "peer"
+    else:
+        here = _vip_here(vip) if vip else False
+        there = bool(vip) and not here and _peer_holds_vip(vip, plan["peer_address"])
     rows = [_row(plan["name"], local, facts, "holds VIP" if here else "-"),
             _row(plan["peer_name"], peer, facts, "holds VIP" if there else "-")]
     return rows

@@ -176,6 +176,36 @@ def _apply_firewalld(r):
     return changes
 
 
+def missing(site, local):
+    """Rules this node should have but does not (read-only; for verify). Empty: all present."""
+    r = rules_from_site(site, local)
+    kind = backend()
+    if kind is None:
+        return ["no firewall tool (firewalld, nft or iptables)"]
+    out = []
+    if kind == "firewalld":
+        zone = firewalld_zone(r)
+        for scope in (["--permanent"], []):
+            where = "permanent" if scope else "runtime"
+            base = ["firewall-cmd"] + scope + ["--zone=" + zone]
+            listed_rules, listed_ports = _listing(base)
+            for rule in rich_rules(r):
+                if rule not in listed_rules and _run(base + ["--query-rich-rule=" + rule])[0] != 0:
+                    out.append("firewalld {} zone {}: {}".format(where, zone, rule))
+            if "{}/tcp".format(r.app_port) not in listed_ports:
+                out.append("firewalld {} zone {}: port {}/tcp".format(where, zone, r.app_port))
+    elif kind == "nftables":
+        if _run(["nft", "list", "table", "inet", NFT_TABLE])[0] != 0:
+            out.append("nftables: table inet {} not loaded".format(NFT_TABLE))
+        if not fileops.same(NFT_FILE, render_nft(r), 0o600):
+            out.append("nftables: {} missing or different".format(NFT_FILE))
+    else:
+        for rule in iptables_rules(r):
+            if _run(["iptables", "-C", "INPUT"] + rule)[0] != 0:
+                out.append("iptables: INPUT " + " ".join(rule))
+    return out
+
+
 def _apply_nft(r):
     text = render_nft(r)
     changes = []

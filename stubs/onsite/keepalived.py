@@ -25,6 +25,7 @@ CHECK_SCRIPT = "check_app"
 NOTIFY_SCRIPT = "notify"
 NOTIFY_HOOK_DIR = "notify.d"   # root-owned executables run on every state change (DB issue)
 STATE_FILE = "/var/lib/ha-installer/vrrp-state"
+NOTIFY_LOG = "/var/log/ha-installer/vrrp-notify.log"   # one line per state change (status, collect)
 
 Facts = collections.namedtuple("Facts", [
     "router_id",      # this node's name
@@ -169,7 +170,10 @@ def render_notify_script(f):
         "# Args: TYPE NAME STATE PRIORITY. Hooks: root-owned executables in " + hook_dir,
         "state=\"$3\"",
         "mkdir -p /var/lib/ha-installer",
-        "echo \"$state $(date -u +%Y-%m-%dT%H:%M:%SZ)\" > " + STATE_FILE + ".tmp && mv " + STATE_FILE + ".tmp " + STATE_FILE,
+        "now=$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+        "echo \"$state $now\" > " + STATE_FILE + ".tmp && mv " + STATE_FILE + ".tmp " + STATE_FILE,
+        "mkdir -p " + NOTIFY_LOG.rsplit("/", 1)[0],
+        "echo \"$now $state $2 priority $4\" >> " + NOTIFY_LOG,
         "for hook in " + hook_dir + "/*; do",
         "    [ -f \"$hook\" ] && [ -x \"$hook\" ] || continue",
         "    \"$hook\" \"$@\" || logger -t ha-bundle \"notify hook $hook failed for $state\" 2>/dev/null",

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 
-from onsite import messages
+from onsite import messages, state
 from onsite._vendor import tomli
 from onsite.errors import OnsiteError
 
@@ -83,6 +83,11 @@ messages.register({
         "en": ("this host has both node addresses ({addresses})",
                "each node address must belong to a different server"),
         "zh_CN": ("本机同时拥有两个节点地址 ({addresses})", "两个节点地址必须分别属于两台服务器"),
+    },
+    "site-needed": {
+        "en": ("no site settings given and none recorded on this host",
+               "give the site file: --site site.toml (configure records it for later commands)"),
+        "zh_CN": ("未指定站点设置, 本机也没有记录", "请指定站点文件: --site site.toml (configure 会记录以供后续命令使用)"),
     },
     "site-no-interface": {
         "en": ("interface {interface} (cluster.interface) does not exist on this host",
@@ -443,3 +448,48 @@ def locate(site, addresses=None):
     if interface not in set(a[0] for a in addresses) and not os.path.exists("/sys/class/net/" + interface):
         raise OnsiteError("site-no-interface", {"interface": interface, "address": me.address}, exit_code=2)
     return Local(me, peer, interface)
+
+
+# --- remembered site (no secrets) -----------------------------------------------------------
+
+SNAPSHOT_STEP = "site"
+
+
+def to_dict(site):
+    """The site as a plain dict in site-file form, without [secrets] (state.json is 0644)."""
+    c = site.cluster
+    return {
+        "version": SITE_VERSION,
+        "cluster": dict((k, v) for k, v in (
+            ("vip", "{}/{}".format(c.vip, c.prefix)), ("interface", c.interface), ("vrid", c.vrid),
+            ("vrrp_version", c.vrrp_version), ("advert_int", c.advert_int)) if v is not None),
+        "node": [{"name": n.name, "address": n.address, "priority": n.priority} for n in site.nodes],
+        "app": dict((k, v) for k, v in site.app._asdict().items() if v is not None),
+        "database": {"schemas": list(site.database.schemas), "port": site.database.port,
+                     **({"flavour": site.database.flavour} if site.database.flavour else {})},
+    }
+
+
+def remember(site, root="/"):
+    """Record the validated site in the state journal so status, verify and collect work after
+    the site file has left the host."""
+    state.mark(SNAPSHOT_STEP, "done", root=root, site=to_dict(site))
+
+
+def from_state(root="/"):
+    """The remembered site, or None."""
+    entry = state.load(root).get("steps", {}).get(SNAPSHOT_STEP) or {}
+    data = entry.get("site")
+    if not data:
+        return None
+    return validate(data, state.state_path(root))
+
+
+def from_args_or_state(args, root="/"):
+    """--site/flags when given, else the site configure recorded; OnsiteError when neither."""
+    if any(getattr(args, k, None) for k in ("site", "vip", "node")):
+        return from_args(args)
+    site = from_state(root)
+    if site is None:
+        raise OnsiteError("site-needed", exit_code=2)
+    return site

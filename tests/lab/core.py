@@ -54,6 +54,8 @@ socket = /run/mysqld/mysqld.sock
 [mysqld]
 datadir = /var/lib/mysql
 pid-file = /run/mysqld/mysqld.pid
+# not /tmp: /tmp is shared by all nodes and their PID namespaces make the same temp names
+tmpdir = /run/mysqld/tmp
 log-error = /var/log/mariadb/mariadb.log
 bind-address = 0.0.0.0
 # /tmp is shared with the host and both nodes' mariadbd have the same PID in their own PID
@@ -178,10 +180,12 @@ class Lab:
         file_binds = []
         if self.keepalived:
             file_binds.append([self.keepalived, "/usr/sbin/keepalived"])
-        dirs = [["/run/mysqld", "mysql"], ["/var/lib/mysql", "mysql"], ["/var/log/mariadb", "mysql"],
-                ["/run/hb-lab", "root"], ["/run/dbus", "root"], ["/var/log/firewalld", "root"]]
+        dirs = [["/run/mysqld", "mysql", "755"], ["/run/mysqld/tmp", "mysql", "700"],
+                ["/var/lib/mysql", "mysql", "755"], ["/var/log/mariadb", "mysql", "750"],
+                ["/run/hb-lab", "root", "755"], ["/run/dbus", "root", "755"],
+                ["/var/log/firewalld", "root", "755"], ["/run/tmp", "root", "1777"]]
         if self.systemd:
-            dirs.append(["/run/systemd/system", "root"])
+            dirs.append(["/run/systemd/system", "root", "755"])
         spec = {"hostname": node, "binds": binds, "file_binds": file_binds, "owned_dirs": dirs,
                 "files": {"/etc/mysql/my.cnf": NODE_MY_CNF},
                 "ready": str(self.base / node / "ready")}
@@ -262,7 +266,10 @@ class Lab:
                 "--wd=" + (cwd or str(REPO_ROOT)), "--"] + list(argv)
 
     def node_env(self, extra: dict | None = None) -> dict:
-        env = {"PATH": NODE_PATH, "LANG": "C.UTF-8", "HOME": "/root", "TERM": os.environ.get("TERM", "dumb")}
+        # TMPDIR: /tmp is shared with the host and the other nodes (so pytest's tmp_path works
+        # inside); programs that honour TMPDIR get a node-private one instead
+        env = {"PATH": NODE_PATH, "LANG": "C.UTF-8", "HOME": "/root", "TMPDIR": "/run/tmp",
+               "TERM": os.environ.get("TERM", "dumb")}
         env.update(extra or {})
         return env
 

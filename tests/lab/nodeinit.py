@@ -34,9 +34,10 @@ def main():
         bind(src, dst)
     for src, dst in spec.get("file_binds", []):
         subprocess.run(["mount", "--bind", "-o", "ro", src, dst], check=True)
-    for path, owner in spec.get("owned_dirs", []):
+    for path, owner, mode in spec.get("owned_dirs", []):
         os.makedirs(path, exist_ok=True)
         shutil.chown(path, owner, owner)
+        os.chmod(path, int(mode, 8))
     for path, text in spec.get("files", {}).items():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as handle:

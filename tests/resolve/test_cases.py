@@ -14,7 +14,6 @@ import solv
 
 from builder.manifest import Baseline, Install, PackageSpec, parse_package_spec
 from builder.resolve import TargetPool, solve_target
-from builder.modularity import Visibility
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.toml"))
 

@@ -1,0 +1,61 @@
+"""The shipped el7/el8/el9 manifests resolve when their repos are mirrored to the fixture repos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli import run as ha_bundle
+
+from tests.conftest import REPO_ROOT
+from tests.manifest_util import fixture_repo_urls
+
+
+def resolve(manifest: Path, mirrors: dict[str, str], cache: Path) -> subprocess.CompletedProcess[str]:
+    args: list[str] = ["resolve", str(manifest), "--json"]
+    for repo_id, url in mirrors.items():
+        args += ["--mirror", f"{repo_id}={url}"]
+    return ha_bundle(*args, cache=cache)
+
+
+@pytest.mark.parametrize("target,expect", [
+    ("el8", {"keepalived", "mariadb-server", "mariadb"}),
+    ("el9", {"keepalived", "mysql-community-server", "mysql-community-icu-data-files"}),
+])
+def test_shipped_manifest_resolves_against_mirrors(target, expect, repo_url, tmp_path):
+    out = resolve(REPO_ROOT / "manifests" / f"{target}.toml", fixture_repo_urls(repo_url, target), tmp_path)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)
+    assert expect <= {p["name"] for p in plan["packages"]}
+    if target == "el8":  # mariadb:10.5 is enabled: nothing from the 10.3 default stream
+        assert {p["version"] for p in plan["packages"] if p["name"].startswith("mariadb-server")} == {"10.5.22"}
+
+
+def test_shipped_el7_needs_the_keepalived_build(repo_url, fixture_repos, tmp_path):
+    manifest = REPO_ROOT / "manifests" / "el7.toml"
+    out = resolve(manifest, fixture_repo_urls(repo_url, "el7"), tmp_path)
+    assert out.returncode == 1
+    assert "local_rpms directory" in out.stderr and "manifests/local/el7 holds no .rpm files" in out.stderr
+    # with the engineer's keepalived 2.0.20 build in place, it resolves
+    copy = tmp_path / "manifests"
+    shutil.copytree(REPO_ROOT / "manifests", copy, ignore=shutil.ignore_patterns("*.rpm"))
+    for rpm in (fixture_repos / "el7" / "local").glob("*.rpm"):
+        shutil.copy(rpm, copy / "local" / "el7")
+    out = resolve(copy / "el7.toml", fixture_repo_urls(repo_url, "el7"), tmp_path)
+    assert out.returncode == 0, out.stderr
+    names = {p["name"]: p for p in json.loads(out.stdout)["packages"]}
+    assert names["keepalived"]["version"] == "2.0.20"
+    assert {"mysql-community-server", "mysql-community-libs-compat", "python3"} <= set(names)
+
+
+def test_cli_help_and_version():
+    version = subprocess.run(["ha-bundle", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("ha-bundle ")
+    helptext = ha_bundle("--help")
+    assert helptext.returncode == 0
+    for command in ("resolve", "fetch", "build", "inspect", "verify", "manifests"):
+        assert command in helptext.stdout
