@@ -51,9 +51,36 @@ def derive_password(secret, purpose):
 
 # ---------------------------------------------------------------- detection
 
+# server package name -> flavour (RHEL/community names)
+SERVER_PACKAGES = (("mysql-community-server", db_versions.MYSQL),
+                   ("mariadb-server", db_versions.MARIADB),
+                   ("MariaDB-server", db_versions.MARIADB))
+
+
+def server_from_packages(installed):
+    """(flavour, version) from rpmdb.installed()'s {(name, arch): [(e, v, r)]}, or None."""
+    for package, flavour in SERVER_PACKAGES:
+        for (name, _arch), evrs in sorted(installed.items()):
+            if name == package and evrs:
+                try:
+                    return db_versions.parse_version(evrs[0][1] + (
+                        "-MariaDB" if flavour == db_versions.MARIADB else ""))
+                except db_versions.UnsupportedVersion:
+                    continue
+    return None
+
+
 def detect_installed():
-    """(flavour, version) of the installed server binary, or None. Used before the server
+    """(flavour, version) of the installed server: from the rpm database, else from the
+    server binary (hosts without rpm, such as the Debian test lab). Used before the server
     runs; SELECT VERSION() is the final word once it does."""
+    try:
+        from onsite import rpmdb
+        found = server_from_packages(rpmdb.installed("/"))
+        if found:
+            return found
+    except (OnsiteError, OSError):
+        pass
     for name in ("mariadbd", "mysqld"):
         prog = find_program((name,))
         if prog is None:
