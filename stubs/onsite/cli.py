@@ -13,9 +13,10 @@ from onsite.errors import OnsiteError
 
 # name -> (module, one-line help)
 COMMANDS = {
+    "collect": ("onsite.cmd_collect", "support bundle (tar.gz of logs, configs with secrets masked, status)"),
     "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
     "install": ("onsite.cmd_install", "install the bundle's RPMs (checked with rpm -U --test first)"),
-    "preflight": ("onsite.cmd_preflight", "read-only checks: OS, arch, space, rpm -U --test"),
+    "preflight": ("onsite.cmd_preflight", "read-only checks: OS, bundle, node, VIP, peer, ports, disk, SELinux, clock"),
     "status": ("onsite.cmd_status", "what the installer did and what is installed"),
     "verify": ("onsite.cmd_verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
 }
