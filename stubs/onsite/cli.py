@@ -15,9 +15,12 @@ from onsite.errors import OnsiteError
 COMMANDS = {
     "collect": ("onsite.cmd_collect", "support bundle (tar.gz of logs, configs with secrets masked, status)"),
     "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
-    "install": ("onsite.cmd_install", "install the bundle's RPMs (checked with rpm -U --test first)"),
+    "drill": ("onsite.cmd_drill", "planned failover test: hand the VIP to the peer, measure the outage, restore"),
+    "install": ("onsite.cmd_install", "preflight, packages, configure (firewall, keepalived, database), verify; resumable"),
     "preflight": ("onsite.cmd_preflight", "read-only checks: OS, bundle, node, VIP, peer, ports, disk, SELinux, clock"),
+    "rollback": ("onsite.cmd_uninstall", "same as uninstall: undo ha-bundle's changes from the journal (data kept)"),
     "status": ("onsite.cmd_status", "what the installer did and what is installed"),
+    "uninstall": ("onsite.cmd_uninstall", "undo ha-bundle's changes from the journal; databases are never deleted"),
     "verify": ("onsite.cmd_verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
 }
 
