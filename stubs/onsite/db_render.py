@@ -215,7 +215,7 @@ def sql_canary_seen(token):
 def sql_canary_recent(node, seconds):
     """Canary rows written by node in the last seconds (its clock: the value replicates as
     written), and the newest one: proves node -> here without logging in to node."""
-    return ("SELECT COUNT(*), MAX(written_at) FROM `{}`.`canary` WHERE node = {}"
+    return ("SELECT COUNT(*) AS n, MAX(written_at) AS newest FROM `{}`.`canary` WHERE node = {}"
             " AND written_at >= NOW() - INTERVAL {} SECOND").format(OWN_SCHEMA, quote(node), int(seconds))
 
 
