@@ -56,6 +56,9 @@ datadir = /var/lib/mysql
 pid-file = /run/mysqld/mysqld.pid
 log-error = /var/log/mariadb/mariadb.log
 bind-address = 0.0.0.0
+# /tmp is shared with the host and both nodes' mariadbd have the same PID in their own PID
+# namespace, so their '#sql-temptable-<pid>-...' files collided there (install-db aborted)
+tmpdir = /run/mysqld
 
 !includedir /etc/my.cnf.d
 """
