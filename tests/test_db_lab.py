@@ -339,6 +339,10 @@ def test_bad_input_is_refused_and_changes_nothing(make_lab, tmp_path):
                                          "--seed-from", "ha3"])
     assert out.returncode == 1
     assert "--seed-from ha3 is not a node of this site (nodes: ha1, ha2)" in out.stderr
+    out = lab.exec_python_onsite("ha1", ["--lang", "zh_CN", "configure", "--site", site, "--only",
+                                         "database", "--seed-from", "ha3"])
+    assert "--seed-from ha3 不是本站点的节点 (节点: ha1, ha2)" in out.stderr, out.stderr
+    assert "下一步: 请填写站点文件中的一个节点名" in out.stderr
     # the old runbook's settings are refused before anything changes
     old = lab.path("ha1", "/etc/my.cnf.d/server.cnf")
     old.write_text("[mysqld]\nslave-skip-errors=all\nreplicate-do-db=itv\n")
