@@ -15,7 +15,7 @@ from onsite.errors import OnsiteError
 # name -> (module, one-line help)
 COMMANDS = {
     "collect": ("onsite.cmd_collect", "support bundle (tar.gz of logs, configs with secrets masked, status)"),
-    "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
+    "configure": ("onsite.cmd_configure", "configure the firewall, keepalived and the database (--only STEP)"),
     "drill": ("onsite.cmd_drill", "planned failover test: hand the VIP to the peer, measure the outage, restore"),
     "install": ("onsite.cmd_install", "preflight, packages, configure (firewall, keepalived, database), verify; resumable"),
     "preflight": ("onsite.cmd_preflight", "read-only checks: OS, bundle, node, VIP, peer, ports, disk, SELinux, clock"),
