@@ -78,9 +78,10 @@ def run_sh(shell: str, run_file: Path, *args: str, env: dict[str, str] | None = 
     full_env.pop("LC_ALL", None)
     full_env.pop("LC_MESSAGES", None)
     full_env.update(env or {})
+    # errors="replace": a damaged file may make the header echo non-UTF-8 bytes (its own digest)
     return subprocess.run(SHELLS[shell] + [str(run_file), *args], env=full_env, cwd=cwd,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          timeout=timeout)
+                          errors="replace", timeout=timeout)
 
 
 def new_rpm_root(path: Path, os_id: str = "centos", version_id: str = "7") -> Path:

@@ -11,6 +11,7 @@ status prints a row per node.
 """
 
 import os
+import re
 import threading
 import time
 
@@ -122,8 +123,22 @@ def site_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("dbsite")
 
 
+GENERATED = {}   # the secrets 'site init' generated for the module's lab
+
+
 def test_full_configure_pairs_empty_nodes_and_opens_3306_to_the_peer_only(lab, site_dir):
-    site = write_site(site_dir)
+    # node 1 writes the site file with generated secrets; node 2 gets the same file (here the
+    # shared /tmp stands in for the scp/USB copy)
+    site = str(site_dir / "site.toml")
+    out = lab.exec_python_onsite("ha1", ["site", "init", "--out", site, "--vip", "192.0.2.100/24",
+                                         "--node", "ha1=192.0.2.11,150", "--node", "ha2=192.0.2.12,100",
+                                         "--vrid", "52", "--db-schema", "itv"])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert oct(os.stat(site).st_mode & 0o777) == "0o600"
+    import tomllib
+    with open(site, "rb") as handle:
+        GENERATED.update(tomllib.load(handle)["secrets"])
+    assert GENERATED["replication_password"] not in out.stdout + out.stderr
     for node in ("ha1", "ha2"):
         lab.start_app(node)
     res = configure_both(lab, site, only=("firewall", "keepalived", "database"))
@@ -141,7 +156,7 @@ def test_full_configure_pairs_empty_nodes_and_opens_3306_to_the_peer_only(lab, s
     assert sql(lab, "ha1", "SELECT @@server_id, @@auto_increment_offset") == "1\t1"
     assert sql(lab, "ha2", "SELECT @@server_id, @@auto_increment_offset") == "2\t2"
     # 3306: the peer gets in (as the seeding account), the client namespace does not
-    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "ha_seed", "-p" + SEED_PW,
+    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "ha_seed", "-p" + GENERATED["seed_password"],
                           "--connect-timeout=3", "-N", "-e", "SELECT 1"], check=False)
     assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr
     out = lab.run("client", ["python3", "-c", "import socket; socket.create_connection(('192.0.2.11', 3306), 3)"],
@@ -159,7 +174,7 @@ def test_writes_replicate_both_ways_and_repl_user_cannot_read_app_data(lab, site
     sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('from-ha1')")
     sql(lab, "ha2", "INSERT INTO itv.device (name) VALUES ('from-ha2')")
     wait_same(lab, "SELECT GROUP_CONCAT(name ORDER BY id) FROM itv.device", expect="from-ha1,from-ha2")
-    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "repl", "-p" + REPL_PW,
+    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "repl", "-p" + GENERATED["replication_password"],
                           "--connect-timeout=3", "-e", "SELECT * FROM itv.device"], check=False)
     assert out.returncode != 0 and "denied" in out.stderr, out.stderr
 
@@ -208,8 +223,10 @@ def test_vip_holder_is_the_only_writable_node_and_status_shows_it(lab, site_dir)
         _wait_roles(lab, holder, first)
     finally:
         lab.run(first, ["systemctl", "start", "keepalived"])
-    assert "MASTER: SET GLOBAL read_only = OFF: ok" in \
-        lab.path(holder, "/var/log/ha-installer/db-role.log").read_text()
+    log = lab.path(holder, "/var/log/ha-installer/db-role.log").read_text()
+    assert "MASTER: SET GLOBAL read_only = OFF: ok" in log
+    # before opening writes it applied what had arrived from the old holder (0+ events waited)
+    assert re.search(r"MASTER: relay log applied up to mysql-bin\.\d+ \d+ \(wait result: \d+\)", log), log
     assert "SET GLOBAL read_only = ON: ok" in \
         lab.path(first, "/var/log/ha-installer/db-role.log").read_text()
     other = first
@@ -232,9 +249,9 @@ def test_vip_holder_is_the_only_writable_node_and_status_shows_it(lab, site_dir)
     assert "active (writable)" in row and "holds VIP" in row and row.count("Yes") == 2, text
     row = [l for l in text.splitlines() if l.strip().startswith(other + " ")][0]
     assert "passive (read-only)" in row and row.count("Yes") == 2, text
-    assert REPL_PW not in text and "secrets" not in text
+    assert GENERATED["replication_password"] not in text and "secrets" not in text
     shown = lab.exec_python_onsite(holder, ["status", "--show-secrets"]).stdout
-    assert "seed_password = " + SEED_PW in shown
+    assert "seed_password = " + GENERATED["seed_password"] in shown
 
 
 def test_second_configure_changes_nothing(lab, site_dir):
@@ -322,6 +339,10 @@ def test_bad_input_is_refused_and_changes_nothing(make_lab, tmp_path):
                                          "--seed-from", "ha3"])
     assert out.returncode == 1
     assert "--seed-from ha3 is not a node of this site (nodes: ha1, ha2)" in out.stderr
+    out = lab.exec_python_onsite("ha1", ["--lang", "zh_CN", "configure", "--site", site, "--only",
+                                         "database", "--seed-from", "ha3"])
+    assert "--seed-from ha3 不是本站点的节点 (节点: ha1, ha2)" in out.stderr, out.stderr
+    assert "下一步: 请填写站点文件中的一个节点名" in out.stderr
     # the old runbook's settings are refused before anything changes
     old = lab.path("ha1", "/etc/my.cnf.d/server.cnf")
     old.write_text("[mysqld]\nslave-skip-errors=all\nreplicate-do-db=itv\n")

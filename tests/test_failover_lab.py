@@ -114,6 +114,14 @@ def test_bad_site_is_refused_before_any_change(lab, site_dir, vip, ha2, words):
     assert lab.run("ha1", ["systemctl", "is-active", "keepalived"], check=False).returncode == 3
 
 
+def test_refusal_speaks_chinese_too(lab, site_dir):
+    out = lab.exec_python_onsite("ha1", ["configure", "--lang", "zh_CN", "--site",
+                                         site_file(site_dir, "bad.toml", ha2="192.0.2.11")])
+    assert out.returncode == 2
+    assert "站点设置有 1 处问题; 未做任何更改" in out.stderr
+    assert "node[1].address: duplicate address 192.0.2.11" in out.stderr
+
+
 def test_configure_gives_exactly_one_holder_and_http_200(lab, site_dir):
     path = site_file(site_dir, "site.toml")
     for node in lab.nodes:
@@ -162,6 +170,9 @@ def test_firewall_opens_database_port_to_the_peer_only(lab):
     assert 'source address="192.0.2.12" protocol value="vrrp" accept' in rules
     assert 'source address="192.0.2.12" port port="3306" protocol="tcp" accept' in rules
     assert "192.0.2.50" not in rules and "interface" not in rules
+    permanent = lab.run("ha1", ["firewall-cmd", "--permanent", "--list-rich-rules"]).stdout
+    assert sorted(permanent.splitlines()) == sorted(rules.splitlines())   # survives reload (order may differ)
+    assert lab.run("ha1", ["firewall-cmd", "--permanent", "--list-ports"]).stdout.split() == ["8081/tcp"]
     lab.start_app("ha1", port=3306)          # a stand-in listener on the database port
     try:
         assert lab.http_get("http://192.0.2.11:3306/", node="ha2") == (200, "ha1")
@@ -174,6 +185,11 @@ def test_firewall_opens_database_port_to_the_peer_only(lab):
 def test_app_death_moves_vip_and_its_return_does_not_move_it_back(lab):
     old = settle(lab)
     new = other(old)
+    hook = "#!/bin/sh\necho \"$@\" >> /var/lib/ha-installer/hook.log\n"
+    for node in lab.nodes:           # the database step's way in: a root-owned hook in notify.d
+        path = lab.path(node, "/etc/keepalived/ha-bundle/notify.d/10-test")
+        path.write_text(hook)
+        os.chmod(path, 0o700)
     lab.kill_app(old)
     lab.wait_single_holder(VIP, timeout=10, not_node=old)
     assert_client_gets(lab, new)
@@ -183,6 +199,11 @@ def test_app_death_moves_vip_and_its_return_does_not_move_it_back(lab):
     assert_only_holder(lab, new)
     assert_client_gets(lab, new)
     assert vrrp_state(lab, old) == "BACKUP", logs(lab)
+    assert "INSTANCE VI_51 MASTER" in lab.path(new, "/var/lib/ha-installer/hook.log").read_text()
+    old_hooks = lab.path(old, "/var/lib/ha-installer/hook.log").read_text()
+    assert "INSTANCE VI_51 FAULT" in old_hooks and "INSTANCE VI_51 BACKUP" in old_hooks
+    for node in lab.nodes:
+        lab.path(node, "/etc/keepalived/ha-bundle/notify.d/10-test").unlink()
 
 
 def test_stopping_keepalived_moves_vip(lab):

@@ -166,3 +166,63 @@ def test_every_new_module_is_python36_clean(py36):
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout
 
+
+
+def _dated_server(offset):
+    """An HTTP server on 127.0.0.1 whose Date header is offset seconds off (a peer app with a
+    wrong clock)."""
+    import http.server
+    import threading
+    from email.utils import formatdate
+    import time
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response_only(200)
+            self.send_header("Date", formatdate(time.time() + offset, usegmt=True))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _skew_ctx(port):
+    from onsite import site as site_mod
+    site = site_mod.validate({"cluster": {"vip": "127.0.0.100/8"}, "app": {"port": port},
+                              "node": [{"name": "ha1", "address": "127.0.0.2"}, {"name": "ha2", "address": "127.0.0.1"}]})
+    return {"site": site, "local": site_mod.Local(site.nodes[0], site.nodes[1], "lo")}
+
+
+def test_clock_skew_from_the_peers_http_date_when_clockdiff_is_missing(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")          # no clockdiff: the HTTP fallback
+    for offset, status in ((300, FAIL), (-8, WARN), (0, PASS)):
+        server = _dated_server(offset)
+        try:
+            r = cmd_preflight.check_time(_skew_ctx(server.server_address[1]))
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert r.status == status, r
+        assert r.text.startswith("clock difference with ha2: ")
+        measured = float(r.text.split(": ")[1].split(" s ")[0])
+        assert abs(measured - offset) <= 1.1, r.text        # the Date header has 1 s steps
+        assert r.text.endswith("(HTTP Date of the peer's app)")
+        if status != PASS:
+            assert "chronyc makestep" in r.fix
+
+
+def test_clock_skew_unmeasurable_is_a_warning_that_says_why(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()                                          # nothing listens there
+    r = cmd_preflight.check_time(_skew_ctx(port))
+    assert r.status == WARN
+    assert r.text.startswith("cannot measure the clock difference with ha2: no clockdiff; HTTP 127.0.0.1:%d" % port)
+    assert "compare 'date -u' on both nodes" in r.fix

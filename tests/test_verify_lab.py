@@ -83,6 +83,10 @@ def test_verify_in_chinese(lab, pair):
     out = lab.exec_python_onsite("ha1", ["verify", "--lang", "zh_CN", "--site", pair, "--timeout", "20"])
     assert out.returncode == 0, out.stdout + out.stderr
     assert "验证通过" in out.stdout and "通过" in row(out.stdout, "vip-holder")
+    out = lab.exec_python_onsite("ha1", ["status", "--lang", "zh_CN"])
+    assert out.returncode == 0, out.stderr
+    assert "节点: ha1 (192.0.2.11), 角色 " in out.stdout
+    assert "VIP 192.0.2.100: 由本节点 (ha1) 持有" in out.stdout or "VIP 192.0.2.100: 由对端 (ha2) 持有" in out.stdout
 
 
 def test_status_shows_exactly_one_vip_holder(lab, pair):

@@ -99,6 +99,8 @@ messages.register({
                         "zh_CN": ("SELinux {mode}: 端口 {port}/tcp 未标记为 mysqld_port_t; 数据库无法监听该端口", "请执行: semanage port -a -t mysqld_port_t -p tcp {port}")},
     "pf-selinux-noseman": {"en": ("SELinux {mode}: cannot check that port {port}/tcp is labelled mysqld_port_t (no semanage)", "install policycoreutils-python(-utils) or check by hand: semanage port -l | grep mysqld"),
                            "zh_CN": ("SELinux {mode}: 无法检查端口 {port}/tcp 是否标记为 mysqld_port_t (没有 semanage)", "请安装 policycoreutils-python(-utils) 或手工检查: semanage port -l | grep mysqld")},
+    "pf-selinux-label": {"en": ("SELinux {mode}: keepalived's scripts are labelled {label}, not {want}; keepalived may be denied running them", "run: semanage fcontext -a -t {want} '/etc/keepalived/ha-bundle(/.*)?' && restorecon -Rv /etc/keepalived/ha-bundle"),
+                         "zh_CN": ("SELinux {mode}: keepalived 脚本的标签是 {label}, 不是 {want}; keepalived 可能无法执行它们", "请执行: semanage fcontext -a -t {want} '/etc/keepalived/ha-bundle(/.*)?' && restorecon -Rv /etc/keepalived/ha-bundle")},
     "pf-skew": {"en": ("clock difference with {name}: {skew} s ({how})", ""),
                 "zh_CN": ("与 {name} 的时钟差: {skew} 秒 ({how})", "")},
     "pf-skew-bad": {"en": ("clock difference with {name}: {skew} s ({how})", "set the right time on the wrong node (chronyc makestep, or date -s), and keep chronyd running on both nodes"),
@@ -315,6 +317,19 @@ def _read(path):
         return None
 
 
+SCRIPT_TYPE = "keepalived_unconfined_script_exec_t"
+
+
+def _script_label(directory):
+    """SELinux type of our keepalived check script (None: not there or no label)."""
+    try:
+        raw = os.getxattr(os.path.join(directory, "check_app"), "security.selinux")
+    except (OSError, AttributeError):
+        return None
+    parts = raw.decode("ascii", "replace").rstrip("\0").split(":")
+    return parts[2] if len(parts) > 2 else None
+
+
 def check_selinux(ctx):
     fs = ctx["selinuxfs"]
     enforce = _read(os.path.join(fs, "enforce"))
@@ -344,6 +359,13 @@ def check_selinux(ctx):
             if not labelled:
                 out.append(result("selinux", status, messages.text("pf-selinux-port", mode=mode, port=db_port),
                                   messages.hint("pf-selinux-port", port=db_port)))
+    label = _script_label(ctx.get("script_dir", "/etc/keepalived/ha-bundle"))
+    if mode == "enforcing" and label not in (None, SCRIPT_TYPE):
+        # keepalived runs check/notify scripts in keepalived_unconfined_script_t only when they
+        # carry this type; under /etc/keepalived they get keepalived_etc_t (unverified on a real
+        # RHEL host here, hence a warning and not a failure)
+        out.append(result("selinux", WARN, messages.text("pf-selinux-label", mode=mode, label=label, want=SCRIPT_TYPE),
+                          messages.hint("pf-selinux-label", want=SCRIPT_TYPE)))
     if not out:
         extra = "" if boolean is None else ", keepalived_connect_any on"
         out.append(result("selinux", PASS, messages.text("pf-selinux", mode=mode, extra=extra)))

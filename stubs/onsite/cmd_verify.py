@@ -119,8 +119,6 @@ def check_vip(site, local):
         ref, side = "vf-vip-foreign", "both"
     elif here and (peer or foreign):
         ref, side = "vf-vip-both", "both"
-    elif foreign:
-        ref, side = "vf-vip-both", "both"
     elif here:
         return result("vip-holder", PASS, messages.text("vf-vip-here", vip=vip, name=local.me.name))
     elif peer:
@@ -231,17 +229,17 @@ def check_peer_canary(logins, me, peer, fresh):
         return result("canary-from-peer", FAIL, messages.text("vf-local-db-down", where=logins.local.describe(),
                                                               detail=exc.message.strip()[:160]),
                       messages.hint("vf-local-db-down"), "here")
-    values = list(row[0].values()) if row else [None, None]
-    if values and values[0] not in (None, "0"):
+    found = row[0] if row else {}
+    if found.get("n") not in (None, "0"):
         return result("canary-from-peer", PASS, messages.text("vf-peer-canary-ok", source=peer, target=me,
-                                                              when=values[1]), side="peer")
+                                                              when=found.get("newest")), side="peer")
     return result("canary-from-peer", FAIL, messages.text("vf-peer-canary-bad", source=peer, target=me, fresh=fresh),
                   messages.hint("vf-peer-canary-bad", source=peer, target=me), "peer")
 
 
 # --- the whole verify ------------------------------------------------------------------------
 
-def _database_results(local, root, fresh, canary, deadline):
+def _database_results(local, root, fresh, canary):
     """Replication results; canary is a dict carrying the token/outcome across rounds."""
     me, peer = local.me.name, local.peer.name
     logins = db_status.logins(root)
@@ -286,7 +284,7 @@ def run_checks(site, local, timeout=60, fresh=300, root="/", out=None):
     while True:
         results = [check_keepalived(local, root), check_vip(site, local), check_app(site, local),
                    check_firewall(site, local)]
-        results += _database_results(local, root, fresh, canary, deadline)
+        results += _database_results(local, root, fresh, canary)
         bad = checks.failed(results)
         left = int(deadline - time.time())
         if not bad or left <= 0 or any(r.side == "here" for r in bad):

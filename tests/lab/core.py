@@ -54,10 +54,11 @@ socket = /run/mysqld/mysqld.sock
 [mysqld]
 datadir = /var/lib/mysql
 pid-file = /run/mysqld/mysqld.pid
-# not /tmp: /tmp is shared by all nodes and their PID namespaces make the same temp names
-tmpdir = /run/mysqld/tmp
 log-error = /var/log/mariadb/mariadb.log
 bind-address = 0.0.0.0
+# /tmp is shared with the host and both nodes' mariadbd have the same PID in their own PID
+# namespace, so their '#sql-temptable-<pid>-...' files collided there (install-db aborted)
+tmpdir = /run/mysqld
 
 !includedir /etc/my.cnf.d
 """
@@ -177,8 +178,8 @@ class Lab:
         file_binds = []
         if self.keepalived:
             file_binds.append([self.keepalived, "/usr/sbin/keepalived"])
-        dirs = [["/run/mysqld", "mysql", "755"], ["/run/mysqld/tmp", "mysql", "700"],
-                ["/var/lib/mysql", "mysql", "755"], ["/var/log/mariadb", "mysql", "750"],
+        dirs = [["/run/mysqld", "mysql", "755"], ["/var/lib/mysql", "mysql", "755"],
+                ["/var/log/mariadb", "mysql", "750"],
                 ["/run/hb-lab", "root", "755"], ["/run/dbus", "root", "755"],
                 ["/var/log/firewalld", "root", "755"], ["/run/tmp", "root", "1777"]]
         if self.systemd:
