@@ -65,6 +65,16 @@ def test_keepalived_2020_sysv_vrrp3_failover(make_lab, tmp_path):
         assert "keepalived: already configured, nothing changed" in out.stdout
     log = lab.log("ha1", "hb-lab-keepalived.log") + lab.log("ha2", "hb-lab-keepalived.log")
     assert "Unknown keyword" not in log and "SECURITY VIOLATION" not in log
+    # the notify FIFO reader got 2.0.20's events in order and unquoted the instance name
+    events = lab.log(new, "ha-installer/vrrp-notify.log").splitlines()
+    assert [e.split()[1:3] for e in events][-1] == ["MASTER", "VI_52"], events
+    assert lab.path(new, "/var/lib/ha-installer/vrrp-state").read_text().startswith("MASTER ")
+    assert "notify" in lab.run(new, ["ps", "-eo", "args"]).stdout
+    # stopping keepalived also ends its FIFO reader (no readers pile up over restarts)
+    lab.run(new, ["service", "keepalived", "stop"])
+    lab.wait_for(lambda: "ha-bundle/notify" not in lab.run(new, ["ps", "-eo", "args"]).stdout,
+                 timeout=10, what="the notify reader to exit")
+    assert lab.log(new, "ha-installer/vrrp-notify.log").splitlines()[-1].split()[1:3] == ["STOP", "VI_52"]
 
 
 def test_nftables_fallback_opens_to_the_peer_only(make_lab, tmp_path):
@@ -111,6 +121,9 @@ def test_existing_config_is_backed_up_and_a_changed_site_reloads(make_lab, tmp_p
     assert out.returncode == 0, out.stdout + out.stderr
     assert "reloaded keepalived" in out.stdout
     assert lab.run("ha1", ["cat", "/run/hb-lab/keepalived.pid"]).stdout == pid   # same daemon
+    time.sleep(1)
+    readers = [a for a in lab.run("ha1", ["ps", "-eo", "args"]).stdout.splitlines() if "ha-bundle/notify" in a]
+    assert len(readers) == 1, readers                                           # not one per reload
     backups = sorted(p for p in lab.path("ha1", "/etc/keepalived").iterdir() if p.name.endswith(".bak"))
     assert len(backups) == 2 and any("vrid" not in b.read_text() and "VI_52" in b.read_text() for b in backups)
     journal = lab.path("ha1", "/var/lib/ha-installer/state.json").read_text()
