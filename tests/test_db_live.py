@@ -114,8 +114,8 @@ def run_both(ha1, ha2, kw=None):
 
 def make_app_data(node, rows):
     node.sql("CREATE DATABASE itv; CREATE TABLE itv.device (id INT AUTO_INCREMENT PRIMARY KEY,"
-             " name VARCHAR(40)) ENGINE=InnoDB;" +
-             "".join(f"INSERT INTO itv.device (name) VALUES ('{r}');" for r in rows))
+             " name VARCHAR(40)) ENGINE=InnoDB; INSERT INTO itv.device (name) VALUES " +
+             ",".join(f"('{r}')" for r in rows))
 
 
 def wait_phase(node, phases, seconds=30):
@@ -272,3 +272,27 @@ def test_customer_root_password_is_kept_and_overrides_are_reported(nodes):
     text = info.value.render("en")
     assert "peer ha2 (127.0.0.1) did not answer within 2 s; this node's side is done" in text
     assert "run 'configure' on ha2 now" in text
+
+
+def test_copy_that_would_not_fit_is_refused_before_anything_is_written(nodes):
+    ha1, ha2 = nodes
+    make_app_data(ha1, ["row-%d" % i for i in range(20000)])
+    target = ha2.root / "var/lib/ha-installer"
+    target.mkdir(parents=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(target)]).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        results = run_both(ha1, ha2, {"ha1": {"peer_timeout": 8}})
+        exc = results["ha2"]
+        # refused up front from the table sizes, or when the dump hit the full disk
+        # (statistics of a just-loaded table can be stale)
+        assert isinstance(exc, OnsiteError), exc
+        text = exc.render("en")
+        assert exc.reference in ("db-no-space", "db-no-space-dump"), text
+        assert ("not enough space in %s" % target in text
+                or "the copy from ha1 did not fit in %s" % target in text), text
+        assert [p for p in target.rglob("*") if p.is_file()] == []
+        assert ha2.sql("SHOW SLAVE STATUS") == ""
+        assert ha2.sql("SHOW DATABASES LIKE 'itv'") == ""
+    finally:
+        subprocess.run(["umount", str(target)])

@@ -119,3 +119,14 @@ def test_flavour_in_site_must_match_the_installed_server():
         step_database.check(site, site_mod.Local(site.nodes[0], site.nodes[1], "eth0"))
     assert "the site file asks for database.flavour = %s, but this node has %s" % (
         other, installed[0]) in info.value.render("en")
+
+
+def test_server_from_packages():
+    assert db_setup.server_from_packages({("mysql-community-server", "x86_64"): [("0", "8.0.36", "1.el8")],
+                                          ("mysql-community-libs", "x86_64"): [("0", "8.0.36", "1.el8")]}) \
+        == ("mysql", (8, 0, 36))
+    assert db_setup.server_from_packages({("mariadb-server", "x86_64"): [("1", "5.5.68", "1.el7")]}) \
+        == ("mariadb", (5, 5, 68))
+    assert db_setup.server_from_packages({("mariadb-server", "x86_64"): [("3", "10.3.39", "1.module_el8")]}) \
+        == ("mariadb", (10, 3, 39))
+    assert db_setup.server_from_packages({("postfix", "x86_64"): [("2", "2.10.1", "9.el7")]}) is None

@@ -171,7 +171,7 @@ def test_firewall_opens_database_port_to_the_peer_only(lab):
     assert 'source address="192.0.2.12" port port="3306" protocol="tcp" accept' in rules
     assert "192.0.2.50" not in rules and "interface" not in rules
     permanent = lab.run("ha1", ["firewall-cmd", "--permanent", "--list-rich-rules"]).stdout
-    assert sorted(permanent.splitlines()) == sorted(rules.splitlines())          # survives a reload
+    assert sorted(permanent.splitlines()) == sorted(rules.splitlines())   # survives reload (order may differ)
     assert lab.run("ha1", ["firewall-cmd", "--permanent", "--list-ports"]).stdout.split() == ["8081/tcp"]
     lab.start_app("ha1", port=3306)          # a stand-in listener on the database port
     try:

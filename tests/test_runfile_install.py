@@ -6,8 +6,8 @@ The root starts with only the target's baseline (what the resolver assumed a min
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path

@@ -187,3 +187,58 @@ def test_verify_lists_a_missing_firewall_rule(lab, pair):
     assert "firewalld runtime zone {}: {}".format(zone, rule) in out.stdout
     assert "configure --site site.toml --only firewall" in out.stdout
     assert "waiting for" not in out.stderr   # a local problem: no point waiting for the peer
+
+
+def test_collect_masks_every_secret(lab, pair, tmp_path):
+    import tarfile
+    from tests.test_db_lab import REPL_PW, SEED_PW
+    out_file = tmp_path / "support.tar.gz"
+    out = lab.exec_python_onsite("ha1", ["collect", "--site", pair, "--out", str(out_file)])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "support bundle written: " + str(out_file) in out.stdout
+    assert "send this file to the build team; no password is in it" in out.stdout
+    assert oct(out_file.stat().st_mode & 0o777) == "0o600"
+    secrets_text = lab.path("ha1", "/etc/ha-installer/secrets.toml").read_text()
+    secrets = [REPL_PW, SEED_PW] + [l.split('"')[1] for l in secrets_text.splitlines() if '= "' in l]
+    root_pw = [l.split('"')[1] for l in secrets_text.splitlines() if l.startswith("root_password")][0]
+    assert root_pw in lab.path("ha1", "/etc/ha-installer/db-admin.cnf").read_text()   # it is on the host
+    contents = {}
+    with tarfile.open(str(out_file)) as tar:
+        for member in tar.getmembers():
+            contents[member.name.split("/", 1)[1]] = tar.extractfile(member).read().decode()
+    blob = "\n".join(contents.values())
+    for value in set(secrets):
+        assert value not in blob
+    for name in ("status.txt", "status.json", "files/etc/keepalived/keepalived.conf",
+                 "files/var/log/ha-installer/vrrp-notify.log", "files/var/lib/ha-installer/state.json",
+                 "files/etc/my.cnf.d/ha-replication.cnf", "files/etc/ha-installer/secrets.toml",
+                 "files/etc/ha-installer/db-admin.cnf", "site/site.toml", "commands/ip-addr.txt",
+                 "commands/firewalld.txt"):
+        assert name in contents, sorted(contents)
+    assert "VIP 192.0.2.100: held by" in contents["status.txt"]
+    assert "this host is node ha1 (192.0.2.11)" in contents["preflight.txt"]
+    assert "root_password = ***MASKED***" in contents["files/etc/ha-installer/secrets.toml"]
+    assert "replication_password = ***MASKED***" in contents["site/site.toml"]
+    assert "password=***MASKED***" in contents["files/etc/ha-installer/db-admin.cnf"].replace(" ", "")
+    assert "vrrp_instance VI_52" in contents["files/etc/keepalived/keepalived.conf"]
+
+
+def test_preflight_rerun_on_a_configured_node_passes_and_protects_the_data(lab, pair, tmp_path):
+    """After configure: mariadbd holds 3306 (expected), the VIP is ours or the peer's
+    ("installed before"), the app schema is reported as kept. The recorded site is used."""
+    import json as _json
+    payload = tmp_path / "payload"
+    payload.mkdir()
+    rel = dict(l.split("=", 1) for l in open("/etc/os-release").read().splitlines() if "=" in l)
+    (payload / "bundle.lock.json").write_text(_json.dumps({"target": {
+        "name": "t", "os_ids": [rel["ID"].strip('"')], "os_major": rel["VERSION_ID"].strip('"').split(".")[0],
+        "basearch": "x86_64"}, "packages": []}))
+    sql(lab, "ha1", "CREATE DATABASE IF NOT EXISTS itv")
+    sql(lab, "ha1", "CREATE TABLE IF NOT EXISTS itv.t (id INT PRIMARY KEY) ENGINE=InnoDB")
+    out = lab.exec_python_onsite("ha1", ["preflight"], env={"HA_INSTALLER_PAYLOAD": str(payload)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "port 3306/tcp (database) is held by mariadbd" in out.stdout and "(expected)" in out.stdout
+    assert "(installed before)" in row(out.stdout, "vip-free")
+    line = row(out.stdout, "existing-data")
+    assert line.startswith("WARN") and "existing database data in /var/lib/mysql: itv" in line
+    assert "preflight passed with" in out.stdout

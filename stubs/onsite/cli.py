@@ -6,6 +6,7 @@ and ``run(args) -> int``. Add a command by adding one line to COMMANDS.
 
 import argparse
 import importlib
+import io
 import sys
 
 from onsite import __version__, messages
@@ -13,10 +14,15 @@ from onsite.errors import OnsiteError
 
 # name -> (module, one-line help)
 COMMANDS = {
+    "collect": ("onsite.cmd_collect", "support bundle (tar.gz of logs, configs with secrets masked, status)"),
     "configure": ("onsite.cmd_configure", "configure keepalived and the firewall (--only STEP)"),
-    "install": ("onsite.cmd_install", "install the bundle's RPMs (checked with rpm -U --test first)"),
-    "preflight": ("onsite.cmd_preflight", "read-only checks: OS, arch, space, rpm -U --test"),
+    "drill": ("onsite.cmd_drill", "planned failover test: hand the VIP to the peer, measure the outage, restore"),
+    "install": ("onsite.cmd_install", "preflight, packages, configure (firewall, keepalived, database), verify; resumable"),
+    "preflight": ("onsite.cmd_preflight", "read-only checks: OS, bundle, node, VIP, peer, ports, disk, SELinux, clock"),
+    "rollback": ("onsite.cmd_uninstall", "same as uninstall: undo ha-bundle's changes from the journal (data kept)"),
+    "site": ("onsite.cmd_site", "site init: write site.toml with generated secrets (node 1; copy it to node 2)"),
     "status": ("onsite.cmd_status", "what the installer did and what is installed"),
+    "uninstall": ("onsite.cmd_uninstall", "undo ha-bundle's changes from the journal; databases are never deleted"),
     "verify": ("onsite.cmd_verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
 }
 
@@ -36,7 +42,19 @@ def build_parser():
     return parser
 
 
+def utf8_stdio():
+    """Python 3.6 (no UTF-8 mode) writes Chinese as \\u escapes when the host lacks the locale
+    named by LANG (a minimal el8 has no zh_CN langpack): write UTF-8 to the terminal anyway."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "buffer"):
+            setattr(sys, name, io.TextIOWrapper(stream.buffer, encoding="utf-8", errors="replace",
+                                                line_buffering=True))
+
+
 def main(argv=None):
+    utf8_stdio()
     parser = build_parser()
     args = parser.parse_args(argv)
     lang = getattr(args, "cmd_lang", None) or args.lang

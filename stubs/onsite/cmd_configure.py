@@ -40,6 +40,11 @@ messages.register({
 def add_arguments(parser):
     parser.add_argument("--only", action="append", choices=list(STEPS), metavar="STEP",
                         help="run only this step (repeatable): " + ", ".join(STEPS))
+    add_step_arguments(parser)
+
+
+def add_step_arguments(parser):
+    """The site flags and each step's own flags (install takes the same ones)."""
     site_mod.add_arguments(parser)
     for module_name in STEPS.values():      # a step may add its own flags (e.g. --seed-from)
         module = importlib.import_module(module_name)
@@ -47,30 +52,47 @@ def add_arguments(parser):
             module.add_arguments(parser)
 
 
-def run(args):
-    if os.geteuid() != 0:
-        raise OnsiteError("not-root", exit_code=4)
+def prepare(args, only=None):
+    """(site, local, [(name, module)]) for the selected steps; changes nothing."""
     site = site_mod.from_args(args)
     local = site_mod.locate(site)
-    names = [n for n in STEPS if not args.only or n in args.only]
+    names = [n for n in STEPS if not only or n in only]
     modules = [(n, importlib.import_module(STEPS[n])) for n in names]
     for name, module in modules:
         if hasattr(module, "set_args"):
             module.set_args(args)
+    return site, local, modules
+
+
+def check_all(site, local, modules):
+    """Every step's checks before any change: bad input stops here with nothing changed."""
+    for name, module in modules:
+        module.check(site, local)
+
+
+def apply_step(name, module, site, local):
+    """Apply one step, journalled before and after; returns its change lines."""
+    step = "configure-" + name
+    state.mark(step, "started")
+    try:
+        changes = module.apply(site, local)
+    except BaseException:
+        state.mark(step, "failed")
+        raise
+    state.mark(step, "done", changes=changes)
+    return changes
+
+
+def run(args):
+    if os.geteuid() != 0:
+        raise OnsiteError("not-root", exit_code=4)
+    site, local, modules = prepare(args, args.only)
     print(messages.text("configure-this-node", name=local.me.name, address=local.me.address,
                         peer=local.peer.address, vip=site.cluster.vip, interface=local.interface))
-    for name, module in modules:          # all checks before any change
-        module.check(site, local)
+    check_all(site, local, modules)
     site_mod.remember(site)               # status/verify/collect without the site file later
     for name, module in modules:
-        step = "configure-" + name
-        state.mark(step, "started")
-        try:
-            changes = module.apply(site, local)
-        except BaseException:
-            state.mark(step, "failed")
-            raise
-        state.mark(step, "done", changes=changes)
+        changes = apply_step(name, module, site, local)
         ref = "configure-step-changed" if changes else "configure-step-unchanged"
         print(messages.text(ref, step=name))
         for line in changes:

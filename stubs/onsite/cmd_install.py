@@ -1,14 +1,23 @@
-"""``install``: put the bundle's RPMs on this host (or into --root), checked first.
+"""``install``: preflight -> packages -> configure (firewall, keepalived, database) -> verify.
 
-Order: OS/arch check -> skip packages already installed at the same or a newer version ->
+Each step is journalled before and after it runs (state.json), and every step is idempotent, so
+a run killed at any point is finished by running install again: finished steps are re-checked
+and change nothing, the interrupted one completes. A run on a finished node changes nothing
+and says so. Without a site file (no --site, no site flags, none baked into the .run) only the
+packages are installed, as before.
+
+Packages: OS/arch check -> skip packages already installed at the same or a newer version ->
 ``rpm -U --test`` (problems reported in plain words, nothing changed) -> ``rpm -U`` ->
-``rpm -q`` proves every locked package is there. A second run finds nothing to do and says so.
+``rpm -q`` proves every locked package is there. ``--root``/``--rpm-root`` sends the packages
+to a scratch rpm root (tests, chroots); configuration always applies to this host.
 """
 
 import os
 import sys
+import time
 
-from onsite import messages, payload, rpmdb, state, target
+from onsite import cmd_configure, messages, payload, rpmdb, state, target
+from onsite import site as site_mod
 from onsite.errors import OnsiteError
 from onsite.logfile import Log
 
@@ -46,6 +55,38 @@ messages.register({
                "send the log to the build team"),
         "zh_CN": ("rpm 已结束但仍缺少 {count} 个软件包 (日志: {log})", "请将日志发送给构建团队"),
     },
+    "install-step-start": {"en": ("[{n}/{total}] {step} ...", ""), "zh_CN": ("[{n}/{total}] {step} ...", "")},
+    "install-step-changed": {"en": ("[{n}/{total}] {step}: changed ({seconds:.1f} s)", ""),
+                             "zh_CN": ("[{n}/{total}] {step}: 已更改 ({seconds:.1f} 秒)", "")},
+    "install-step-unchanged": {"en": ("[{n}/{total}] {step}: ok, nothing to change ({seconds:.1f} s)", ""),
+                               "zh_CN": ("[{n}/{total}] {step}: 正常, 无需更改 ({seconds:.1f} 秒)", "")},
+    "install-resume": {"en": ("resuming: the last install stopped during step '{step}' ({time}); every step runs again, finished ones only check", ""),
+                       "zh_CN": ("继续上次安装: 上次在步骤 '{step}' 中断 ({time}); 所有步骤重新运行, 已完成的步骤只做检查", "")},
+    "install-all-noop": {
+        "en": ("install: nothing changed: {name} was already installed, configured and verified", ""),
+        "zh_CN": ("install: 未做任何更改: {name} 已完成安装、配置和验证", ""),
+    },
+    "install-all-done": {
+        "en": ("install finished on {name}: packages, firewall, keepalived, database configured and verified",
+               "run install on the other node ({peer}) if not done yet; then run 'drill' at handover"),
+        "zh_CN": ("{name} 上的 install 已完成: 软件包、防火墙、keepalived、数据库均已配置并验证",
+                  "如尚未完成, 请在另一节点 ({peer}) 上运行 install; 交接时运行 'drill'"),
+    },
+    "install-no-site": {
+        "en": ("no site file: only the packages were installed, nothing was configured",
+               "to configure this node too, run install again with --site site.toml"),
+        "zh_CN": ("没有站点文件: 只安装了软件包, 未做任何配置",
+                  "如需同时配置本节点, 请加 --site site.toml 重新运行 install"),
+    },
+    "install-preflight-failed": {
+        "en": ("preflight found {count} problem(s); nothing was changed",
+               "fix what is marked FAIL above, then run install again"),
+        "zh_CN": ("预检发现 {count} 个问题; 未做任何更改", "请修复上面标为失败的项目, 然后重新运行 install"),
+    },
+    "install-verify-failed": {
+        "en": ("verify found {count} problem(s) after configuring", "fix what is marked FAIL above, then run install again (it resumes)"),
+        "zh_CN": ("配置后验证发现 {count} 个问题", "请修复上面标为失败的项目, 然后重新运行 install (会从中断处继续)"),
+    },
     "payload-rpm-missing": {
         "en": ("the bundle is incomplete: {count} RPM files are missing",
                "run the installer with --check; copy the .run file again if it is damaged"),
@@ -55,8 +96,11 @@ messages.register({
 
 
 def add_arguments(parser):
-    parser.add_argument("--root", default="/", help="install into this rpm root (tests, chroots); default /")
+    parser.add_argument("--root", "--rpm-root", dest="root", default="/",
+                        help="install the packages into this rpm root (tests, chroots); default /."
+                             " Configuration still applies to this host")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    cmd_configure.add_step_arguments(parser)
 
 
 def say(text):
@@ -93,20 +137,20 @@ def confirm(args, todo):
         raise OnsiteError("install-declined")
 
 
-def run(args):
-    require_root()
-    root = os.path.abspath(args.root)
+def install_packages(args, root):
+    """The packages step; returns True when it installed something."""
     directory = payload.payload_dir()
     lock = payload.load_lock(directory)
     desc = target.check(lock, root)
     say(messages.text("install-target-ok", desc=desc, want=target.describe_want(lock.get("target") or {})))
     pkgs = payload.locked_packages(lock)
-    todo = rpmdb.needed(pkgs, rpmdb.installed(root))
+    have = rpmdb.installed(root)
+    todo = rpmdb.needed(pkgs, have)
     total = len(pkgs)
     if not todo:
         say(messages.text("install-noop", total=total))
         state.mark("install", "done", root=root, noop=True, packages=total)
-        return 0
+        return False
     say(messages.text("install-plan", todo=len(todo), total=total, skip=total - len(todo)))
     files = payload_files(todo, directory)
     confirm(args, len(todo))
@@ -130,8 +174,111 @@ def run(args):
             state.mark("install", "failed", root=root, reason="missing after rpm -U")
             raise OnsiteError("install-missing-after", {"count": len(still), "log": log.path},
                               context=[payload.nevra(p) for p in still[:10]])
-        state.mark("install", "done", root=root, noop=False, installed=[payload.nevra(p) for p in todo])
+        # 'added': names that were not installed at all before (uninstall --remove-packages
+        # erases only these; upgrades of the host's own packages stay)
+        state.mark("install", "done", root=root, noop=False, installed=[payload.nevra(p) for p in todo],
+                   added=[payload.nevra(p) for p in todo if (p["name"], p["arch"]) not in have])
         say(messages.text("install-done", todo=len(todo), total=total, log=log.path))
-        return 0
+        return True
     finally:
         log.close()
+
+
+# ------------------------------------------------------------------ the whole install
+
+def site_given(args):
+    """True when there is a site: --site, site flags, or a site.toml baked into the .run."""
+    baked = os.path.join(payload.payload_dir(), "site.toml")
+    if not args.site and not args.vip and not args.node and os.path.isfile(baked):
+        args.site = baked
+    return bool(args.site or args.vip or args.node)
+
+
+def step_names():
+    return ["preflight", "packages"] + list(cmd_configure.STEPS) + ["verify"]
+
+
+def preflight(args):
+    """cmd_preflight's checks (host, bundle, node, VIP, peer, ports, disk, SELinux, clock);
+    any FAIL stops install before anything changed. Prints the failing rows with their fix."""
+    from onsite import checks, cmd_preflight
+    results = cmd_preflight.run_checks(cmd_preflight.context(args))
+    bad = checks.failed(results)
+    if bad:
+        say(checks.render_table(bad))
+        raise OnsiteError("install-preflight-failed", {"count": len(bad)}, exit_code=1)
+    return False
+
+
+def verify(site, local):
+    """cmd_verify's checks after configuring (waits for the peer while only its side fails)."""
+    from onsite import checks, cmd_verify
+    results = cmd_verify.run_checks(site, local, out=say)
+    bad = checks.failed(results)
+    if bad:
+        say(checks.render_table(bad))
+        raise OnsiteError("install-verify-failed", {"count": len(bad)}, exit_code=1)
+    return False
+
+
+def run(args):
+    require_root()
+    root = os.path.abspath(args.root)
+    if not site_given(args):
+        install_packages(args, root)
+        say(messages.text("install-no-site"))
+        say("{}: {}".format(messages.text("word-next"), messages.hint("install-no-site")))
+        return 0
+    site, local, modules = cmd_configure.prepare(args)
+    say(messages.text("configure-this-node", name=local.me.name, address=local.me.address,
+                      peer=local.peer.address, vip=site.cluster.vip, interface=local.interface))
+    names = step_names()
+    journal = state.load().get("steps", {})
+    for name in names:
+        entry = journal.get("install-" + name) or {}
+        if entry.get("status") in ("started", "failed"):
+            say(messages.text("install-resume", step=name, time=entry.get("time")))
+            break
+    by_name = dict(modules)
+    actions = {
+        "preflight": lambda: preflight(args),
+        "packages": lambda: install_packages(args, root),
+        "verify": lambda: verify(site, local),
+    }
+    for name in cmd_configure.STEPS:
+        actions[name] = (lambda n: lambda: _configure_step(n, by_name[n], site, local, modules))(name)
+    any_change = False
+    for number, name in enumerate(names, 1):
+        say(messages.text("install-step-start", n=number, total=len(names), step=name))
+        started = time.time()
+        state.mark("install-" + name, "started")
+        try:
+            changed = bool(actions[name]())
+        except BaseException:
+            state.mark("install-" + name, "failed")
+            raise
+        state.mark("install-" + name, "done", changed=changed)
+        any_change = any_change or changed
+        ref = "install-step-changed" if changed else "install-step-unchanged"
+        say(messages.text(ref, n=number, total=len(names), step=name, seconds=time.time() - started))
+    if not any_change:
+        say(messages.text("install-all-noop", name=local.me.name))
+    else:
+        say(messages.text("install-all-done", name=local.me.name))
+        say("{}: {}".format(messages.text("word-next"), messages.hint("install-all-done", peer=local.peer.address)))
+    return 0
+
+
+_checked = []
+
+
+def _configure_step(name, module, site, local, modules):
+    """One configure step; all configure checks run once, before the first one applies."""
+    if not _checked:
+        cmd_configure.check_all(site, local, modules)
+        site_mod.remember(site)     # status/verify/collect work later without the site file
+        _checked.append(True)
+    changes = cmd_configure.apply_step(name, module, site, local)
+    for line in changes:
+        say("  " + line)
+    return bool(changes)

@@ -7,7 +7,8 @@ package: the only traffic is ARP (arping), ICMP timestamps (clockdiff) and, when
 missing, one HTTP request to the peer's app port.
 
 Checks that need the site (node, interface, VIP, peer, time skew) run when --site or the site
-flags are given; without them preflight says so and checks the host and the bundle only.
+flags are given, or when configure recorded a site on this host; without any, preflight says
+so and checks the host and the bundle only.
 """
 
 import ipaddress
@@ -318,7 +319,7 @@ def check_selinux(ctx):
     fs = ctx["selinuxfs"]
     enforce = _read(os.path.join(fs, "enforce"))
     if enforce is None:
-        return result("selinux", PASS, messages.text("pf-selinux-none"))
+        return [result("selinux", PASS, messages.text("pf-selinux-none"))]
     mode = "enforcing" if enforce == "1" else "permissive"
     out = []
     site = ctx["site"]
@@ -498,6 +499,9 @@ def context(args):
     ctx["installed"] = installed
     if _site_given(args):
         ctx["site"] = site_mod.from_args(args)
+    elif ctx["root"] == "/":        # a re-run after configure: the site it recorded
+        ctx["site"] = site_mod.from_state()
+    if ctx["site"] is not None:
         ctx["addresses"] = site_mod.host_addresses()
         try:
             ctx["local"] = site_mod.locate(ctx["site"], ctx["addresses"])

@@ -67,6 +67,18 @@ messages.register({
                "pass the name of one node from the site file"),
         "zh_CN": ("--seed-from {value} 不是本站点的节点 (节点: {nodes})", "请填写站点文件中的一个节点名"),
     },
+    "db-no-space": {
+        "en": ("not enough space in {directory} for the copy and the backup: need about {need} MiB, {free} MiB free; nothing was changed",
+               "free space there (or mount a larger disk on it), then run configure again"),
+        "zh_CN": ("{directory} 空间不足, 无法存放数据副本和备份: 约需 {need} MiB, 仅剩 {free} MiB; 未做任何修改",
+                  "请清理该目录所在磁盘 (或挂载更大的磁盘), 然后重新运行 configure"),
+    },
+    "db-no-space-dump": {
+        "en": ("the copy from {peer} did not fit in {directory} ({free} MiB free); nothing was loaded",
+               "free space there (or mount a larger disk on it), then run configure again"),
+        "zh_CN": ("来自 {peer} 的数据副本在 {directory} 中放不下 (剩余 {free} MiB); 未导入任何数据",
+                  "请清理该目录所在磁盘 (或挂载更大的磁盘), 然后重新运行 configure"),
+    },
     "db-sql-failed": {
         "en": ("database command failed on {where}: {detail}",
                "fix the cause shown above and run configure again; nothing after this step was done"),

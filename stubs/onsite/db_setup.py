@@ -51,9 +51,36 @@ def derive_password(secret, purpose):
 
 # ---------------------------------------------------------------- detection
 
+# server package name -> flavour (RHEL/community names)
+SERVER_PACKAGES = (("mysql-community-server", db_versions.MYSQL),
+                   ("mariadb-server", db_versions.MARIADB),
+                   ("MariaDB-server", db_versions.MARIADB))
+
+
+def server_from_packages(installed):
+    """(flavour, version) from rpmdb.installed()'s {(name, arch): [(e, v, r)]}, or None."""
+    for package, flavour in SERVER_PACKAGES:
+        for (name, _arch), evrs in sorted(installed.items()):
+            if name == package and evrs:
+                try:
+                    return db_versions.parse_version(evrs[0][1] + (
+                        "-MariaDB" if flavour == db_versions.MARIADB else ""))
+                except db_versions.UnsupportedVersion:
+                    continue
+    return None
+
+
 def detect_installed():
-    """(flavour, version) of the installed server binary, or None. Used before the server
+    """(flavour, version) of the installed server: from the rpm database, else from the
+    server binary (hosts without rpm, such as the Debian test lab). Used before the server
     runs; SELECT VERSION() is the final word once it does."""
+    try:
+        from onsite import rpmdb
+        found = server_from_packages(rpmdb.installed("/"))
+        if found:
+            return found
+    except (OnsiteError, OSError):
+        pass
     for name in ("mariadbd", "mysqld"):
         prog = find_program((name,))
         if prog is None:
@@ -371,9 +398,30 @@ def backup_local(ctx, facts, admin):
     return path
 
 
+def _schema_bytes(conn, schemas):
+    names = ", ".join(db_render.quote(s) for s in schemas)
+    value = conn.value("SELECT COALESCE(SUM(data_length + index_length), 0) FROM"
+                       " information_schema.tables WHERE table_schema IN ({})".format(names))
+    return int(float(value or 0))
+
+
+def check_space(ctx, peer, admin):
+    """The dump of the peer and the backup of ours go to /var/lib/ha-installer: refuse before
+    anything is written when they would not fit (table sizes bound the dump sizes)."""
+    directory = os.path.join(ctx.root, "var/lib/ha-installer")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    need = _schema_bytes(peer, ctx.plan.schemas) + _schema_bytes(admin, ctx.plan.schemas)
+    stat = os.statvfs(directory)
+    free = stat.f_bavail * stat.f_frsize
+    if need > free:
+        raise OnsiteError("db-no-space", {"directory": directory, "need": need // 2 ** 20 + 1,
+                                          "free": free // 2 ** 20})
+
+
 def seed_from_peer(ctx, facts, admin, peer):
     """Copy the app schemas from the peer: backup ours, dump theirs (consistent, with their
     position), load it without binlogging, and return where our channel starts."""
+    check_space(ctx, peer, admin)
     backup = backup_local(ctx, facts, admin)
     if backup:
         _say(ctx, "backed up this node's data to " + backup)
@@ -382,7 +430,16 @@ def seed_from_peer(ctx, facts, admin, peer):
     path = os.path.join(directory, "from-{}-{}.sql".format(ctx.plan.peer_name, _timestamp()))
     peer_dump = Connection(peer.user, peer.password, host=peer.host, port=peer.port,
                            client=facts.client, dump=facts.dump)
-    peer_dump.dump_to(db_render.dump_args(facts, ctx.plan.schemas), path)
+    try:
+        peer_dump.dump_to(db_render.dump_args(facts, ctx.plan.schemas), path)
+    except DbError as exc:
+        if "errno 28" not in exc.message.lower() and "no space" not in exc.message.lower():
+            raise
+        # table statistics can be stale (just loaded), so the estimate may pass; the partial
+        # dump is already removed
+        stat = os.statvfs(directory)
+        raise OnsiteError("db-no-space-dump", {"directory": directory, "peer": ctx.plan.peer_name,
+                                               "free": stat.f_bavail * stat.f_frsize // 2 ** 20})
     position = dump_position(path)
     _say(ctx, "copying {} from {} ({} bytes)".format(", ".join(ctx.plan.schemas),
                                                      ctx.plan.peer_name, os.path.getsize(path)))

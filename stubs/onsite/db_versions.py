@@ -57,6 +57,10 @@ ROWS = (
         "col_source_host": "Master_Host",
         "col_last_io_error": "Last_IO_Error",
         "col_last_sql_error": "Last_SQL_Error",
+        "col_log_file": "Master_Log_File",          # binlog file the IO thread reads
+        "col_read_pos": "Read_Master_Log_Pos",      # ... and how far it has received
+        # waits until the SQL thread has applied up to a received position (role switch)
+        "pos_wait": "MASTER_POS_WAIT",
         # GTID: None, "mysql" (gtid_mode + auto position) or "mariadb" (domain ids, slave_pos)
         "gtid": "mysql",
         "gtid_pos_var": "@@GLOBAL.gtid_executed",
@@ -95,6 +99,8 @@ ROWS = (
         "col_sql_running": "Replica_SQL_Running",
         "col_lag": "Seconds_Behind_Source",
         "col_source_host": "Source_Host",
+        "col_log_file": "Source_Log_File",
+        "col_read_pos": "Read_Source_Log_Pos",
     }),
     (MYSQL, (8, 0, 23), {
         "label": "MySQL 8.0.23+",
@@ -105,6 +111,7 @@ ROWS = (
     }),
     (MYSQL, (8, 0, 26), {
         "cnf_log_replica_updates": "log_replica_updates",
+        "pos_wait": "SOURCE_POS_WAIT",              # MASTER_POS_WAIT deprecated in 8.0.26
         # COMMENTED (8.0.17+) leaves the set as a comment; '+' appends to gtid_purged (8.0+)
         "dump_position": ("--source-data=2", "--set-gtid-purged=COMMENTED"),
         "set_gtid_start": "SET GLOBAL gtid_purged = CONCAT('+', {position})",
@@ -132,6 +139,9 @@ ROWS = (
         "col_source_host": "Master_Host",
         "col_last_io_error": "Last_IO_Error",
         "col_last_sql_error": "Last_SQL_Error",
+        "col_log_file": "Master_Log_File",
+        "col_read_pos": "Read_Master_Log_Pos",
+        "pos_wait": "MASTER_POS_WAIT",
         "gtid": None,
         "gtid_pos_var": "",
         "set_gtid_start": "",

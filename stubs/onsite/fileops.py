@@ -36,10 +36,14 @@ def backup(path, mode=0o600):
     while os.path.exists(target):
         n += 1
         target = "{}.ha-bundle-{}-{}.bak".format(path, stamp, n)
+    info = os.stat(path)
     shutil.copy2(path, target)
     os.chmod(target, mode)
     journal = state.load()
-    journal.setdefault("backups", []).append({"file": path, "backup": target, "time": stamp})
+    # the original owner and mode too: the backup itself is 0600, a restore must not keep that
+    journal.setdefault("backups", []).append({"file": path, "backup": target, "time": stamp,
+                                              "mode": info.st_mode & 0o7777, "uid": info.st_uid,
+                                              "gid": info.st_gid})
     state.save(journal)
     return target
 
@@ -49,7 +53,10 @@ def install(path, text, mode):
     if same(path, text, mode):
         return False, None
     saved = None
-    if read_text(path) is not None and read_text(path) != text:
+    current = read_text(path)
+    if current is None and not os.path.exists(path):
+        state.append("created", path)      # journalled first: uninstall removes it
+    elif current != text:
         saved = backup(path, mode=0o600)
     state.atomic_write(path, text, mode=mode)
     os.chmod(path, mode)  # atomic_write honours mode, but an umask-free chmod is explicit
@@ -62,6 +69,7 @@ def ensure_dir(path, mode=0o700):
     """A root-owned directory with mode (scripts must not sit under a writable path)."""
     changed = False
     if not os.path.isdir(path):
+        state.append("created_dirs", path)
         os.makedirs(path, mode)
         changed = True
     if os.stat(path).st_mode & 0o7777 != mode:

@@ -16,10 +16,11 @@ import collections
 import os
 import subprocess
 
-from onsite import fileops, messages
+from onsite import fileops, messages, state
 from onsite.errors import OnsiteError
 from onsite.services import which
 
+FIREWALLD_ZONES = "/etc/firewalld/zones"
 NFT_TABLE = "ha_bundle"
 NFT_FILE = "/etc/nftables/ha_bundle.nft"
 NFT_SYSCONFIG = "/etc/sysconfig/nftables.conf"
@@ -168,12 +169,34 @@ def _apply_firewalld(r):
             if not mentions_peer or _run(base + ["--query-rich-rule=" + rule])[0] != 0:
                 adds.append("--add-rich-rule=" + rule)
                 changes.append("firewalld {} zone {}: added {}".format(where, zone, rule))
+        add_port = port not in listed_ports
+        if scope and (adds or add_port):
+            _journal_zone_file(zone)
+        for add in adds:
+            state.append("firewall", {"backend": "firewalld", "scope": where, "zone": zone,
+                                      "rich_rule": add.split("=", 1)[1]})
         if adds:                     # several rich rules in one call (not mixable with ports)
             _must(base + adds)
-        if port not in listed_ports:
+        if add_port:
+            state.append("firewall", {"backend": "firewalld", "scope": where, "zone": zone,
+                                      "port": port})
             _must(base + ["--add-port=" + port])
             changes.append("firewalld {} zone {}: opened {}".format(where, zone, port))
     return changes
+
+
+def _journal_zone_file(zone):
+    """firewalld rewrites /etc/firewalld/zones/<zone>.xml (and keeps <zone>.xml.old) on a
+    permanent change: keep the customer's bytes (or note that the files are new) first."""
+    path = os.path.join(FIREWALLD_ZONES, zone + ".xml")
+    journal = state.load()
+    if any(b["file"] == path for b in journal.get("backups", [])) or path in journal.get("created", []):
+        return
+    for name in (path, path + ".old"):
+        if os.path.exists(name):
+            fileops.backup(name)
+        else:
+            state.append("created", name)
 
 
 def missing(site, local):
@@ -211,6 +234,7 @@ def _apply_nft(r):
     changes = []
     live = _run(["nft", "list", "table", "inet", NFT_TABLE])[0] == 0
     if not live or not fileops.same(NFT_FILE, text, 0o600):
+        state.append("firewall", {"backend": "nftables", "table": NFT_TABLE})
         # one transaction: create (if absent), delete, define -> never a moment without rules
         _must(["nft", "-f", "-"], "table inet {0}\ndelete table inet {0}\n{1}".format(NFT_TABLE, text))
         changes.append("nftables: table inet {} loaded".format(NFT_TABLE))
@@ -231,6 +255,7 @@ def _apply_iptables(r):
     changes = []
     for rule in iptables_rules(r):
         if _run(["iptables", "-C", "INPUT"] + rule)[0] != 0:
+            state.append("firewall", {"backend": "iptables", "rule": rule})
             _must(["iptables", "-I", "INPUT", "1"] + rule)
             changes.append("iptables: INPUT " + " ".join(rule))
     if changes:

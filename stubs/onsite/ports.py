@@ -39,9 +39,15 @@ def listeners(port):
             continue
         fd_dir = "/proc/{}/fd".format(entry)
         try:
-            links = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
+            fds = os.listdir(fd_dir)
         except OSError:
             continue
+        links = []
+        for fd in fds:
+            try:
+                links.append(os.readlink(os.path.join(fd_dir, fd)))
+            except OSError:         # closed meanwhile (e.g. the fd listdir itself used)
+                pass
         if wanted.intersection(links):
             try:
                 with open("/proc/{}/comm".format(entry)) as handle:

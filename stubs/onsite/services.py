@@ -8,7 +8,7 @@ onsite runs these commands directly, so the lab's systemctl shim covers every ca
 import os
 import subprocess
 
-from onsite import messages
+from onsite import messages, state
 from onsite.errors import OnsiteError
 
 messages.register({
@@ -106,3 +106,9 @@ def reload_or_start(name):
         return "reloaded"
     start(name)
     return "started"
+
+
+def remember(name):
+    """Journal (once) whether the service was enabled and running before ha-bundle touched it,
+    so uninstall puts it back the way it was."""
+    state.remember("service:" + name, {"enabled": is_enabled(name), "active": is_active(name)})

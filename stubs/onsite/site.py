@@ -98,6 +98,19 @@ messages.register({
 })
 
 
+def _key_name(key):
+    """A key as the engineer would type it in TOML: each part bare when it can be, else quoted
+    (an empty or odd key in the file must still be recognisable in the message)."""
+    parts = key.split(".", 1)
+    out = []
+    for part in parts:
+        if re.match(r"^[A-Za-z0-9_-]+(\[\d+\])?$", part):
+            out.append(part)
+        else:
+            out.append('"{}"'.format(part.replace("\\", "\\\\").replace('"', '\\"')))
+    return ".".join(out)
+
+
 class Problems(object):
     """Collects validation problems; raises one OnsiteError listing them all."""
 
@@ -106,6 +119,7 @@ class Problems(object):
         self.lines = []
 
     def add(self, key, text):
+        key = _key_name(key)
         flag = FLAGS.get(key) if self.source == "flags" else None
         self.lines.append("{}: {}".format("{} ({})".format(key, flag) if flag else key, text))
 

@@ -64,3 +64,24 @@ def mark(step, status, root="/", **details):
     state["steps"][step] = entry
     save(state, root)
     return state
+
+
+def append(key, item, root="/"):
+    """Add item to the journal list ``key`` once. Callers record what they are about to change
+    *before* changing it, so uninstall can undo even a run killed halfway."""
+    journal = load(root)
+    items = journal.setdefault(key, [])
+    if item not in items:
+        items.append(item)
+        save(journal, root)
+    return journal
+
+
+def remember(key, value, root="/"):
+    """Set ``before[key]`` only the first time: how the host was before ha-bundle touched it."""
+    journal = load(root)
+    before = journal.setdefault("before", {})
+    if key not in before:
+        before[key] = value
+        save(journal, root)
+    return journal["before"][key]

@@ -9,7 +9,7 @@ hook and its 0600 login file. A second run with the same site changes nothing.
 import os
 import subprocess
 
-from onsite import (db_paths, db_secrets, db_setup, db_versions, fileops, keepalived,
+from onsite import (db_paths, db_render, db_secrets, db_setup, db_versions, fileops, keepalived,
                     messages, services, state)
 from onsite import db_messages  # noqa: F401  (registers the messages)
 from onsite.db_client import find_program
@@ -115,6 +115,15 @@ def apply(site, local):
     repl, seed = passwords(site)
     socket = db_paths.socket()
     plan = plan_for(site, local)
+    installed = db_setup.detect_installed()
+    facts_hint = db_versions.lookup(*installed)
+    services.remember(facts_hint.service)
+    cnf = os.path.join(db_paths.cnf_dir(), db_render.CNF_NAME)
+    if not os.path.exists(cnf):
+        state.append("created", cnf)          # our drop-in: uninstall removes it
+    # what uninstall needs even when configure stops halfway
+    state.remember("database", {"peer_address": plan.peer_address, "socket": socket,
+                                "service": facts_hint.service, "cnf": cnf})
     ctx = db_setup.DbContext(plan=plan, root="/", cnf_dir=db_paths.cnf_dir(), socket=socket,
                              repl_password=repl, seed_password=seed,
                              seed_from=_args["seed_from"], peer_timeout=_args["peer_timeout"],

@@ -96,6 +96,7 @@ def check(site, local):
 def apply(site, local):
     files = keepalived.render_all(keepalived.facts_from_site(site, local))
     changes = []
+    services.remember(SERVICE)
     if fileops.ensure_dir(keepalived.SCRIPT_DIR, 0o700):
         changes.append("created " + keepalived.SCRIPT_DIR)
     if fileops.ensure_dir(os.path.join(keepalived.SCRIPT_DIR, keepalived.NOTIFY_HOOK_DIR), 0o700):

@@ -13,6 +13,14 @@ case "$state" in
 esac
 mkdir -p "$(dirname "$log")"
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+if [ "$state" = MASTER ]; then
+    # apply what already arrived from the old holder before taking writes (max 10 s)
+    pos=$("/usr/bin/mariadb" --defaults-extra-file="/etc/ha-installer/db-admin.cnf" --batch -e "SHOW REPLICA STATUS\G" 2>/dev/null | awk '$1 == "Master_Log_File:" {f = $2} $1 == "Read_Master_Log_Pos:" {p = $2} END {if (f != "") print f, p}')
+    if [ -n "$pos" ]; then
+        waited=$("/usr/bin/mariadb" --defaults-extra-file="/etc/ha-installer/db-admin.cnf" --batch -N -e "SELECT MASTER_POS_WAIT('${pos% *}', ${pos#* }, 10)" 2>&1)
+        echo "$now $state: relay log applied up to $pos (wait result: $waited)" >> "$log"
+    fi
+fi
 if out=$("/usr/bin/mariadb" --defaults-extra-file="/etc/ha-installer/db-admin.cnf" --batch -e "$sql" 2>&1); then
     echo "$now $state: $sql: ok" >> "$log"
     logger -t ha-bundle-db "$state: $sql" 2>/dev/null || true

@@ -1,0 +1,145 @@
+"""Shared helpers for the field-operation lab tests (install, drill, uninstall) and bench/install.py."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT, find_python36
+from tests.lab.core import NODE_PATH
+
+REPL_PW = "repl-Secret-0123456789"
+SEED_PW = "seed-Secret-0123456789"
+VIP = "192.0.2.100"
+# the fast profile: VRRPv3 with sub-second adverts (docs/lab.md)
+SITE = """
+[cluster]
+vip = "192.0.2.100/24"
+vrid = {vrid}
+vrrp_version = 3
+advert_int = 0.1
+[[node]]
+name = "ha1"
+address = "192.0.2.11"
+priority = 150
+[[node]]
+name = "ha2"
+address = "192.0.2.12"
+priority = 100
+[app]
+port = 8081
+[database]
+schemas = ["itv"]
+port = 3306
+[secrets]
+replication_password = "{repl}"
+seed_password = "{seed}"
+"""
+# config trees whose bytes uninstall must give back
+CONFIG_DIRS = ("/etc/keepalived", "/etc/my.cnf.d", "/etc/mysql", "/etc/firewalld", "/etc/sysconfig",
+               "/etc/nftables")
+
+
+def build_demo_run(out: Path) -> Path:
+    """`ha-bundle build manifests/demo.toml --out OUT` from this tree; the .run path."""
+    from tests.runfile_helpers import build_fixture_repos
+
+    build_fixture_repos()
+    proc = subprocess.run([sys.executable, "-c", "from builder.cli import main; main()", "build",
+                           str(REPO_ROOT / "manifests" / "demo.toml"), "--out", str(out)],
+                          cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    assert proc.returncode == 0, proc.stdout
+    run = out / "ha-installer-demo.run"
+    assert run.exists(), proc.stdout
+    return run
+
+
+def baseline_root(path: Path, cache: Path) -> Path:
+    """A scratch rpm root that holds the demo target's baseline (a minimal el7)."""
+    from tests.runfile_helpers import demo_baseline, new_rpm_root
+
+    if path.exists():
+        shutil.rmtree(path)
+    new_rpm_root(path)
+    files = [str(f) for f in demo_baseline(cache)]
+    subprocess.run(["rpm", "--root", str(path), "-U"] + files, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path
+
+
+def write_site(directory: Path, vrid: int = 53) -> str:
+    path = directory / "site.toml"
+    path.write_text(SITE.format(vrid=vrid, repl=REPL_PW, seed=SEED_PW))
+    os.chmod(str(path), 0o600)
+    return str(path)
+
+
+def py36_path(directory: Path) -> str:
+    """A PATH whose python3 is the target's Python 3.6 (the header picks python3 from PATH)."""
+    bindir = directory / "py36bin"
+    bindir.mkdir(exist_ok=True)
+    link = bindir / "python3"
+    if not link.exists():
+        link.symlink_to(find_python36())
+    return "%s:%s" % (bindir, NODE_PATH)
+
+
+def run_file_install(lab, node, run_file: Path, site: str, rpm_root: Path, path_env: str,
+                     extra=(), timeout=300):
+    """Copy the .run into the node (its private /run) and run `install` through it."""
+    inside = "/run/ha-installer-demo.run"
+    shutil.copy(str(run_file), str(lab.path(node, inside)))
+    argv = ["sh", inside, "--accept", "--", "install", "--site", site, "--rpm-root", str(rpm_root),
+            "--peer-timeout", "240"] + list(extra)
+    return lab.run(node, argv, check=False, timeout=timeout, env={"PATH": path_env})
+
+
+def on_both(fn):
+    """fn(node) on ha1 and ha2 at the same time; {node: result}."""
+    results = {}
+
+    def go(node):
+        results[node] = fn(node)
+
+    threads = [threading.Thread(target=go, args=(n,)) for n in ("ha1", "ha2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    return results
+
+
+def sql(lab, node, text, check=True):
+    """SQL as OS root over the node's socket (MariaDB keeps unix_socket login for root)."""
+    return lab.run(node, ["mariadb", "-N", "-B", "-e", text], check=check).stdout.strip()
+
+
+def make_app_data(lab, node, rows):
+    lab.run(node, ["systemctl", "start", "mariadb"], timeout=120)
+    values = ",".join("('device-%d')" % i for i in range(rows))
+    sql(lab, node, "CREATE DATABASE itv; CREATE TABLE itv.device (id INT AUTO_INCREMENT PRIMARY KEY,"
+                   " name VARCHAR(40)) ENGINE=InnoDB; INSERT INTO itv.device (name) VALUES " + values)
+
+
+def app_rows(lab, node):
+    """(row count, table checksum) of the app table."""
+    count = sql(lab, node, "SELECT COUNT(*) FROM itv.device")
+    checksum = sql(lab, node, "CHECKSUM TABLE itv.device").split()[-1]
+    return int(count), checksum
+
+
+def config_hashes(lab, node) -> dict:
+    """sha256 of every file under the node's config trees (our .bak files left out)."""
+    out = {}
+    for inside in CONFIG_DIRS:
+        top = lab.path(node, inside)
+        for path in sorted(top.rglob("*")):
+            if path.is_file() and ".ha-bundle-" not in path.name:
+                out[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
