@@ -193,13 +193,14 @@ def test_app_death_moves_vip_and_its_return_does_not_move_it_back(lab):
     lab.kill_app(old)
     lab.wait_single_holder(VIP, timeout=10, not_node=old)
     assert_client_gets(lab, new)
-    assert lab.path(new, "/var/lib/ha-installer/vrrp-state").read_text().startswith("MASTER ")
+    # the notify FIFO reader runs after keepalived set the VIP: give it a moment
+    lab.wait_for(lambda: vrrp_state(lab, new) == "MASTER", timeout=5, what=new + " MASTER in vrrp-state")
     lab.start_app(old)
     time.sleep(4)                            # rise 2 + several adverts: time to (wrongly) preempt
     assert_only_holder(lab, new)
     assert_client_gets(lab, new)
     assert vrrp_state(lab, old) == "BACKUP", logs(lab)
-    assert "INSTANCE VI_51 MASTER" in lab.path(new, "/var/lib/ha-installer/hook.log").read_text()
+    assert "INSTANCE VI_51 MASTER 1" in lab.path(new, "/var/lib/ha-installer/hook.log").read_text()
     old_hooks = lab.path(old, "/var/lib/ha-installer/hook.log").read_text()
     assert "INSTANCE VI_51 FAULT" in old_hooks and "INSTANCE VI_51 BACKUP" in old_hooks
     for node in lab.nodes:
@@ -210,6 +211,8 @@ def test_stopping_keepalived_moves_vip(lab):
     old = settle(lab)
     lab.run(old, ["systemctl", "stop", "keepalived"])
     lab.wait_single_holder(VIP, timeout=10, not_node=old)
+    # the stopping node's last event reaches the hooks too (the DB step sets read_only on it)
+    lab.wait_for(lambda: vrrp_state(lab, old) == "STOP", timeout=5, what=old + " STOP in vrrp-state")
     assert_client_gets(lab, other(old))
     lab.run(old, ["systemctl", "start", "keepalived"])
     time.sleep(4)
