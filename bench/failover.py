@@ -21,27 +21,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.lab import Lab  # noqa: E402
+from tests.site_util import APP, NODES, cluster  # noqa: E402
 
 VIP = "192.0.2.100"
-SITE = """
-[cluster]
-vip = "192.0.2.100/24"
-vrid = 51
-vrrp_version = {version}
-advert_int = {advert}
-[[node]]
-name = "ha1"
-address = "192.0.2.11"
-priority = 150
-[[node]]
-name = "ha2"
-address = "192.0.2.12"
-priority = 100
-[app]
-port = 8081
-fall = 1
-rise = 2
-"""
+SITE = "\n" + cluster(51, "vrrp_version = {version}", "advert_int = {advert}") + NODES + APP + "fall = 1\nrise = 2\n"
 PROFILES = {"v2": (2, 1), "v3": (3, 0.2), "v3-0.1": (3, 0.1)}
 
 # runs inside the client netns: poll the VIP until the answer comes from the expected node

@@ -12,34 +12,13 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT, find_python36
 from tests.lab.core import NODE_PATH
+from tests.site_util import APP, DATABASE, NODES, SECRETS, cluster
 
 REPL_PW = "repl-Secret-0123456789"
 SEED_PW = "seed-Secret-0123456789"
 VIP = "192.0.2.100"
 # the fast profile: VRRPv3 with sub-second adverts (docs/lab.md)
-SITE = """
-[cluster]
-vip = "192.0.2.100/24"
-vrid = {vrid}
-vrrp_version = 3
-advert_int = 0.1
-[[node]]
-name = "ha1"
-address = "192.0.2.11"
-priority = 150
-[[node]]
-name = "ha2"
-address = "192.0.2.12"
-priority = 100
-[app]
-port = 8081
-[database]
-schemas = ["itv"]
-port = 3306
-[secrets]
-replication_password = "{repl}"
-seed_password = "{seed}"
-"""
+SITE = "\n" + cluster("{vrid}", "vrrp_version = 3", "advert_int = 0.1") + NODES + APP + DATABASE + SECRETS
 # config trees whose bytes uninstall must give back
 CONFIG_DIRS = ("/etc/keepalived", "/etc/my.cnf.d", "/etc/mysql", "/etc/firewalld", "/etc/sysconfig",
                "/etc/nftables")

@@ -18,32 +18,13 @@ import time
 import pytest
 
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
+from tests.site_util import APP, DATABASE, NODES, SECRETS, cluster
 
 pytestmark = pytest.mark.lab
 
 REPL_PW = "repl-Secret-0123456789"
 SEED_PW = "seed-Secret-0123456789"
-SITE = """
-[cluster]
-vip = "192.0.2.100/24"
-vrid = 52
-[[node]]
-name = "ha1"
-address = "192.0.2.11"
-priority = 150
-[[node]]
-name = "ha2"
-address = "192.0.2.12"
-priority = 100
-[app]
-port = 8081
-[database]
-schemas = ["itv"]
-port = 3306
-[secrets]
-replication_password = "{repl}"
-seed_password = "{seed}"
-"""
+SITE = "\n" + cluster(52) + NODES + APP + DATABASE + SECRETS
 
 
 def write_site(directory):

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import STUBS
 from tests.lab import KEEPALIVED_2020
 from tests.lab.fixtures import make_lab  # noqa: F401 (fixture)
+from tests.site_util import NODES, cluster
 
 from onsite import keepalived, site
 
@@ -19,19 +20,7 @@ GOLDEN = Path(__file__).parent / "golden" / "keepalived"
 # ../shared/keepalived-2.0.20/keepalived.conf.5 (see its README.md).
 MAN_2020 = Path(KEEPALIVED_2020).parent / "keepalived.conf.5"
 
-BASE = """
-[cluster]
-vip = "192.0.2.100/24"
-vrid = 51
-[[node]]
-name = "ha1"
-address = "192.0.2.11"
-priority = 150
-[[node]]
-name = "ha2"
-address = "192.0.2.12"
-priority = 100
-"""
+BASE = "\n" + cluster() + NODES
 CASES = {
     # name: (extra TOML, node)
     "v2_ha1": ("", "ha1"),

@@ -10,24 +10,11 @@ from tests.conftest import STUBS
 
 from onsite import site  # noqa: E402  (stubs/ is on sys.path via conftest)
 from onsite.errors import OnsiteError
+from tests.site_util import APP, NODES, cluster
 
 EXAMPLE = STUBS / "site.example.toml"
 
-GOOD = """
-[cluster]
-vip = "192.0.2.100/24"
-vrid = 51
-[[node]]
-name = "ha1"
-address = "192.0.2.11"
-priority = 150
-[[node]]
-name = "ha2"
-address = "192.0.2.12"
-priority = 100
-[app]
-port = 8081
-"""
+GOOD = "\n" + cluster() + NODES + APP
 
 
 def write(tmp_path, text, mode=0o600):

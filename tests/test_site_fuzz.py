@@ -24,25 +24,9 @@ from onsite import site as site_mod
 from onsite._vendor import tomli
 from onsite.errors import OnsiteError
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
+from tests.site_util import APP, NODES, cluster
 
-GOOD = """\
-version = 1
-[cluster]
-vip = "192.0.2.100/24"
-vrid = 51
-[[node]]
-name = "ha1"
-address = "192.0.2.11"
-priority = 150
-[[node]]
-name = "ha2"
-address = "192.0.2.12"
-priority = 100
-[app]
-port = 8081
-[database]
-schemas = ["itv"]
-"""
+GOOD = "version = 1\n" + cluster() + NODES + APP + '[database]\nschemas = ["itv"]\n'
 
 
 def sub(old, new, text=GOOD):
