@@ -102,7 +102,7 @@ def render(template: str, header_fields: HeaderFields) -> str:
     # the digest line's position does not depend on any value (it is the block's first line)
     digest_line = begin + 2
     values["HB_DIGEST_LINE"] = digest_line
-    values["HB_DIGEST_END"] = len("".join(lines[:begin + 1]).encode()) + len(f"{DIGEST_NAME}={ZERO_DIGEST}\n")
+    values["HB_DIGEST_END"] = len("".join(lines[:begin + 1]).encode()) + len(f"{DIGEST_NAME}='{ZERO_DIGEST}'\n")
     # header size appears inside the header: iterate until the number of digits settles
     size = 0
     for _ in range(5):
@@ -110,7 +110,8 @@ def render(template: str, header_fields: HeaderFields) -> str:
         values["HB_TOTAL_SIZE"] = size + int(given["HB_STORE_SIZE"]) + int(given["HB_META_SIZE"])
         block = []
         for name in names:
-            text = str(values[name]) if name == DIGEST_NAME else _quote(values[name])
+            # quoted too: a damaged digest byte (e.g. 'a' -> '`') must not become shell syntax
+            text = f"'{values[name]}'" if name == DIGEST_NAME else _quote(values[name])
             block.append(f"{name}={text}\n")
         text = "".join(lines[:begin + 1] + block + lines[end:])
         if len(text.encode()) == size:

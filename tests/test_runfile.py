@@ -241,6 +241,22 @@ def _damaged_copy(run_file: Path, dest: Path, how: str) -> Path:
 
 
 @pytest.mark.parametrize("shell", ["dash", "bash"])
+@pytest.mark.parametrize("char", ["`", "$", "'", ";", " "])
+def test_digest_damaged_into_shell_syntax_is_still_our_message(built, shell, char, tmp_path):
+    """Byte flips in the digest can make shell syntax ('a' ^ 1 == '`'): the value is quoted."""
+    data = bytearray(built["mixed"].read_bytes())
+    pos = data.index(b"HB_SHA256=") + len("HB_SHA256=") + 10
+    data[pos] = ord(char)
+    bad = tmp_path / "bad.run"
+    bad.write_bytes(bytes(data))
+    target = tmp_path / "target"
+    out = run_sh(shell, bad, "--noexec", "--target", str(target), cwd=tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert "this installer file is damaged" in out.stderr
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("shell", ["dash", "bash"])
 @pytest.mark.parametrize("how", [f"flip:{r}" for r in REGIONS] +
                          ["truncate-payload", "truncate-header", "truncate-one-byte", "append"])
 def test_damage_is_refused_before_anything_is_extracted(built, shell, how, tmp_path):
