@@ -102,6 +102,9 @@ def build(
     """Resolve + fetch + assemble OUT/ha-installer-<target>.run."""
     from builder import bundle, plan
 
+    if compression not in bundle.COMPRESSIONS:  # before any download or write
+        raise HaBundleError("bad-compression", f"--compression must be xz or zstd, got {compression!r}",
+                            hint="use --compression xz (any target) or zstd (el8 and later)")
     staged = plan.fetch_manifest(manifest, out, mirrors=_mirrors(mirror), cache_dir=cache, jobs=jobs)
     run_path = bundle.assemble(staged, out, site=site, compression=compression)
     typer.echo(f"wrote {run_path}")

@@ -59,3 +59,11 @@ def test_cli_help_and_version():
     assert helptext.returncode == 0
     for command in ("resolve", "fetch", "build", "inspect", "verify", "manifests"):
         assert command in helptext.stdout
+
+
+def test_build_rejects_a_bad_compression_before_writing_anything(tmp_path):
+    out = ha_bundle("build", REPO_ROOT / "manifests" / "demo.toml", "--compression", "gz", "--out", tmp_path / "dist",
+                    cache=tmp_path / "cache")
+    assert out.returncode == 1
+    assert "--compression must be xz or zstd, got 'gz'" in out.stderr
+    assert not (tmp_path / "dist").exists()
