@@ -239,3 +239,33 @@ def test_transient_http_errors_are_retried(fixture_repos, tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_rpm_qa_baseline_gives_the_same_plan_as_the_package_list(repo_url, tmp_path):
+    """`[baseline] rpm_qa` (output of `rpm -qa` on a real host: NEVRA without epoch) == packages."""
+    urls = fixture_repo_urls(repo_url, "el7")
+    by_list = write_manifest(tmp_path, "el7", urls, ["keepalived", "mysql-community-server"], name="bylist")
+    first = ha_bundle("resolve", by_list, "--json", cache=tmp_path / "cache")
+    assert first.returncode == 0, first.stderr
+    plan = json.loads(first.stdout)
+    rpm_qa = tmp_path / "host-rpm-qa.txt"
+    nevras = [re.sub(r"-\d+:", "-", n) for n in plan_baseline(by_list, tmp_path)]
+    rpm_qa.write_text("\n".join(nevras + ["gpg-pubkey-f4a80eb5-53a7ff4b"]) + "\n")
+    by_qa = tmp_path / "byqa.toml"
+    text = by_list.read_text().replace('name = "bylist"', 'name = "byqa"')
+    text = re.sub(r"\[baseline\]\npackages = .*\nrepos = .*\n", f'[baseline]\nrpm_qa = "{rpm_qa}"\n', text)
+    by_qa.write_text(text)
+    second = ha_bundle("resolve", by_qa, "--json", cache=tmp_path / "cache")
+    assert second.returncode == 0, second.stderr
+    plan_qa = json.loads(second.stdout)
+    assert [p["name"] for p in plan_qa["packages"]] == [p["name"] for p in plan["packages"]]
+    assert plan_qa["baseline_removals"] == plan["baseline_removals"] == ["mariadb-libs-1:5.5.68-1.el7.x86_64"]
+    # a host package the repos do not know is reported, not silently guessed
+    assert any("gpg-pubkey-f4a80eb5-53a7ff4b" in w for w in plan_qa["warnings"])
+
+
+def plan_baseline(manifest: Path, tmp_path: Path) -> list[str]:
+    from builder import plan as plan_mod
+
+    result = plan_mod.resolve_manifest(manifest, cache_dir=tmp_path / "cache", quiet=True)
+    return result.resolution.baseline
