@@ -17,7 +17,7 @@ import requests
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from builder.errors import FetchError
-from builder.repos import CONNECT_TIMEOUT, READ_TIMEOUT, RepoMetadata, _local_path, file_digest, make_session
+from builder.repos import CONNECT_TIMEOUT, READ_TIMEOUT, RepoMetadata, local_path, file_digest, make_session
 from builder.resolve import ResolvedPackage
 
 CHUNK = 1 << 20
@@ -46,7 +46,7 @@ def _verify(path: Path, pkg: ResolvedPackage) -> str:
 
 def _download(session: requests.Session, url: str, part: Path, pkg: ResolvedPackage, progress: Progress,
               task: int) -> None:
-    local = _local_path(url)
+    local = local_path(url)
     if local is not None:
         try:
             shutil.copyfile(local, part)

@@ -83,7 +83,7 @@ def join_url(base: str, location: str) -> str:
     return urljoin(base if base.endswith("/") else base + "/", location)
 
 
-def _local_path(url: str) -> Path | None:
+def local_path(url: str) -> Path | None:
     """A local file for file:// URLs and plain paths; None for http(s)."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
@@ -139,7 +139,7 @@ class RepoClient:
     def download(self, url: str, dest: Path, repo_id: str) -> None:
         """Fetch url into dest atomically (temp file + rename); local sources are copied."""
         dest.parent.mkdir(parents=True, exist_ok=True)
-        local = _local_path(url)
+        local = local_path(url)
         fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=dest.parent)
         tmp = Path(tmp_name)
         try:
@@ -185,7 +185,7 @@ class RepoClient:
         """repomd.xml plus the verified, decompressed primary, filelists and (if any) modules."""
         repo_key = hashlib.sha256(baseurl.encode()).hexdigest()[:16]
         repomd_path = self.cache_dir / "repos" / f"{repo.id}-{repo_key}" / "repomd.xml"
-        local = _local_path(baseurl)
+        local = local_path(baseurl)
         fresh = repomd_path.exists() and time.time() - repomd_path.stat().st_mtime < self.metadata_expire
         if local is not None or not fresh:
             self.download(join_url(baseurl, "repodata/repomd.xml"), repomd_path, repo.id)

@@ -255,10 +255,12 @@ class TargetPool:
 
     @staticmethod
     def _nevra(s: Any) -> str:
-        evr = s.evr
-        epoch, _, rest = evr.partition(":") if ":" in evr else ("0", "", evr)
-        version, _, release = rest.rpartition("-")
-        return normalise_nevra(s.name, epoch, version, release, s.arch)
+        return normalise_nevra(s.name, *split_evr(s.evr), s.arch)
+
+    def dep(self, spec: PackageSpec) -> Any:
+        """A libsolv dependency for ``name`` or ``name OP evr``."""
+        dep = self.pool.Dep(spec.name)
+        return dep.Rel(_REL[spec.op], self.pool.Dep(spec.evr)) if spec.op else dep
 
     # -- baseline ---------------------------------------------------------------------------
     def install_system(self, solvables: list[Any]) -> None:
@@ -399,11 +401,17 @@ class TargetPool:
         return info.problemstr()
 
 
-def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
-    # each attribute of a SWIG solvable is a C call: read each once (7k packages matter)
-    evr, name, arch = s.evr, s.name, s.arch
+def split_evr(evr: str) -> tuple[str, str, str]:
+    """'1:1.0.2k-19.el7' -> ('1', '1.0.2k', '19.el7'); no epoch -> '0'."""
     epoch, _, rest = evr.partition(":") if ":" in evr else ("0", "", evr)
     version, _, release = rest.rpartition("-")
+    return epoch, version, release
+
+
+def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
+    # each attribute of a SWIG solvable is a C call: read each once (7k packages matter)
+    name, arch = s.name, s.arch
+    epoch, version, release = split_evr(s.evr)
     requires = tuple(map(str, s.lookup_deparray(solv.SOLVABLE_REQUIRES)))
     if s.id in tp.local_files:
         path = tp.local_files[s.id]

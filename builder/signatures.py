@@ -12,12 +12,12 @@ import tempfile
 from pathlib import Path
 
 from builder.errors import FetchError
-from builder.repos import RepoClient, _local_path
+from builder.repos import RepoClient, local_path
 from builder.resolve import ResolvedPackage
 
 
 def _key_file(client: RepoClient, url: str, repo_id: str, workdir: Path) -> Path:
-    local = _local_path(url)
+    local = local_path(url)
     if local is not None:
         if not local.is_file():
             raise FetchError("gpgkey-missing", f"repo {repo_id}: gpgkey {url} does not exist",

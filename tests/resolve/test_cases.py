@@ -35,12 +35,7 @@ def build_pool(case: dict) -> TargetPool:
                            (solv.SOLVABLE_PROVIDES, "files")):
             for text in pkg.get(field, []):
                 spec = parse_package_spec(text) if not text.startswith("/") and " " in text else PackageSpec(text)
-                dep = tp.pool.Dep(spec.name)
-                if spec.op:
-                    rel = {"=": solv.REL_EQ, "<": solv.REL_LT, ">": solv.REL_GT,
-                           "<=": solv.REL_LT | solv.REL_EQ, ">=": solv.REL_GT | solv.REL_EQ}[spec.op]
-                    dep = dep.Rel(rel, tp.pool.Dep(spec.evr))
-                s.add_deparray(key, dep)
+                s.add_deparray(key, tp.dep(spec))
     for repo in repos.values():
         repo.internalize()
     tp.finish_loading(type("NoModules", (), {"enable": (), "disable": ()})())
