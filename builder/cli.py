@@ -1,16 +1,16 @@
-"""The ``ha-bundle`` command line (typer). The only module that maps errors to exit codes."""
+"""The ``ha-bundle`` command line (typer). The only module that turns errors into exit codes (builder.exitcodes)."""
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-from builder import __version__
+from builder import __version__, exitcodes
 from builder.errors import HaBundleError
 
 app = typer.Typer(
@@ -20,7 +20,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
 
 MIRROR_HELP = "Override a repo's baseurl: ID=URL (repeatable)."
 CACHE_HELP = "Metadata and RPM cache directory (default: $HA_BUNDLE_CACHE or ~/.cache/ha-bundle)."
@@ -71,7 +70,7 @@ def resolve(
     if result.problems:
         if not as_json:
             sys.stderr.write(plan.problems_text(result) + "\n")
-        raise typer.Exit(2)
+        raise typer.Exit(exitcodes.UNSATISFIABLE)
 
 
 @app.command()
@@ -146,12 +145,31 @@ def manifests(
         typer.echo(f"{m.target.name:10} {m.target.os_major:3} {m.target.basearch:8} {path}")
 
 
-def main() -> None:
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so staging and assembly directories are removed."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one command; every failure ends as a message and a code from builder.exitcodes."""
     try:
-        app()
-    except HaBundleError as exc:
-        sys.stderr.write(exc.render() + "\n")  # unwrapped: paths and NEVRAs stay greppable
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+        from typer import _click as click  # typer >= 0.28 ships its own copy of click
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        import click  # type: ignore[no-redef]
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.exceptions.ClickException as exc:  # usage errors: their own code, never 2
+        exc.show()
+        sys.exit(exitcodes.USAGE)
+    except click.exceptions.Abort:
+        sys.stderr.write(exitcodes.describe(KeyboardInterrupt())[0] + "\n")
+        sys.exit(exitcodes.INTERRUPTED)
+    except BaseException as exc:  # noqa: BLE001 - the one place that turns failures into codes
+        if isinstance(exc, SystemExit):
+            raise
+        message, code = exitcodes.describe(exc)
+        sys.stderr.write(message + "\n")  # unwrapped: paths and NEVRAs stay greppable
+        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else exitcodes.OK)

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# a 200k-name manifest must not print 25 MB of errors: the first lines say enough
+MAX_CONTEXT = 40
+MAX_LINE = 400
+
 
 @dataclass
 class HaBundleError(Exception):
@@ -16,7 +20,7 @@ class HaBundleError(Exception):
     message:   one sentence saying what went wrong
     context:   details (file, key, URL, ...), one item per line
     hint:      what to do next
-    exit_code: 1 for bad input/environment, 2 for an unsatisfiable resolution
+    exit_code: from builder.exitcodes (1 bad input/environment, 2 unsatisfiable, ...)
     """
 
     reference: str
@@ -31,9 +35,13 @@ class HaBundleError(Exception):
     def __str__(self) -> str:
         return self.render()
 
-    def render(self) -> str:
+    def render(self, max_context: int = MAX_CONTEXT) -> str:
+        """Message, context (at most max_context lines, each at most MAX_LINE chars) and hint."""
         lines = [f"error: {self.message} [{self.reference}]"]
-        lines += [f"  {c}" for c in self.context]
+        shown = self.context[:max_context]
+        lines += [f"  {c if len(c) <= MAX_LINE else c[:MAX_LINE] + '...'}" for c in shown]
+        if len(self.context) > len(shown):
+            lines.append(f"  ... and {len(self.context) - len(shown)} more")
         if self.hint:
             lines.append(f"hint: {self.hint}")
         return "\n".join(lines)

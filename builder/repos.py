@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import lzma
 import os
-import shutil
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -24,9 +23,12 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import zstandard
 
-from builder import __version__
+from builder import exitcodes
+from builder.containment import contained_url
 from builder.errors import RepoError
 from builder.manifest import Repo
+from builder.progress import Ticker
+from builder.transfer import Deadline, Limits, TransferFailed, copy_local, download, make_session
 
 if TYPE_CHECKING:  # requests costs ~0.1 s to import; local repos never need it
     import requests
@@ -34,7 +36,9 @@ if TYPE_CHECKING:  # requests costs ~0.1 s to import; local repos never need it
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 WANTED_TYPES = ("primary", "filelists", "modules")
 METADATA_EXPIRE_SECONDS = 6 * 3600
-CONNECT_TIMEOUT, READ_TIMEOUT = 10, 60
+MAX_REPOMD = 8 << 20         # repomd.xml is a few KB; anything near this is not one
+MAX_METADATA = 2 << 30       # a metadata file whose repomd entry gives no <size>
+MAX_EXPANSION = 64           # decompressed/compressed when repomd gives no <open-size>
 
 
 def default_cache_dir() -> Path:
@@ -42,22 +46,6 @@ def default_cache_dir() -> Path:
     if env:
         return Path(env)
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ha-bundle"
-
-
-def make_session(retries: int = 4) -> "requests.Session":
-    """HTTP session with bounded retries and exponential backoff on transient failures."""
-    import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    session = requests.Session()
-    retry = Retry(total=retries, connect=retries, read=retries, backoff_factor=0.5,
-                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET", "HEAD"))
-    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=32)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = f"ha-bundle/{__version__}"
-    return session
 
 
 @dataclass(frozen=True)
@@ -76,7 +64,8 @@ class RepoMetadata:
     files: dict[str, MetadataFile]
 
     def url_of(self, location: str) -> str:
-        return join_url(self.baseurl, location)
+        """The URL of a package href, refused (RepoError) unless it stays inside the repo."""
+        return contained_url(self.baseurl, location, self.repo.id, f"package location {location!r}")
 
 
 def join_url(base: str, location: str) -> str:
@@ -93,8 +82,21 @@ def local_path(url: str) -> Path | None:
     return None
 
 
-def decompress(data_path: Path, location: str, out_path: Path) -> None:
-    """Decompress by the file's extension into out_path (streaming, constant memory)."""
+class TooLarge(Exception):
+    """Decompressed metadata grew past its declared (or assumed) size: a decompression bomb."""
+
+
+def _copy_capped(src, out, limit: int) -> None:  # type: ignore[no-untyped-def]
+    written = 0
+    for chunk in iter(lambda: src.read(1 << 20), b""):
+        written += len(chunk)
+        if written > limit:
+            raise TooLarge(f"more than {limit} bytes")
+        out.write(chunk)
+
+
+def decompress(data_path: Path, location: str, out_path: Path, limit: int = 1 << 62) -> None:
+    """Decompress by the file's extension into out_path (streaming, constant memory, capped)."""
     name = location.lower()
     openers: dict[str, Callable[[Path], object]] = {
         ".gz": lambda p: gzip.open(p, "rb"),
@@ -107,10 +109,10 @@ def decompress(data_path: Path, location: str, out_path: Path) -> None:
     with open(out_path, "wb") as out:
         if opener is None:
             with open(data_path, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
+                _copy_capped(src, out, limit)
         else:
             with opener(data_path) as src:  # type: ignore[attr-defined]
-                shutil.copyfileobj(src, out, 1 << 20)  # type: ignore[arg-type]
+                _copy_capped(src, out, limit)
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
@@ -129,32 +131,37 @@ class RepoClient:
     """Reads rpm-md repositories over http(s), file:// or local paths, through one cache."""
 
     def __init__(self, cache_dir: Path | None = None, session: "requests.Session | None" = None,
-                 metadata_expire: int = METADATA_EXPIRE_SECONDS) -> None:
+                 metadata_expire: int = METADATA_EXPIRE_SECONDS, limits: Limits | None = None) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._session = session
         self.metadata_expire = metadata_expire
+        self.limits = limits or Limits()
         self.downloads = 0  # metadata files fetched over the network (tests check the cache)
 
     # -- transport -------------------------------------------------------------------------
-    def download(self, url: str, dest: Path, repo_id: str) -> None:
-        """Fetch url into dest atomically (temp file + rename); local sources are copied."""
+    def download(self, url: str, dest: Path, repo_id: str, limit: int = MAX_METADATA,
+                 deadline: Deadline | None = None) -> None:
+        """Fetch url (at most ``limit`` bytes) into dest atomically; local sources are copied."""
         dest.parent.mkdir(parents=True, exist_ok=True)
+        deadline = deadline or Deadline(self.limits.deadline, f"repo {repo_id}")
         local = local_path(url)
         fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=dest.parent)
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                if local is not None:
-                    try:
-                        with open(local, "rb") as src:
-                            shutil.copyfileobj(src, out, 1 << 20)
-                    except OSError as exc:
-                        raise RepoError("repo-file-missing", f"repo {repo_id}: cannot read {url}",
-                                        [f"{local}: {exc.strerror}"],
-                                        hint="check the repo's baseurl in the manifest (or --mirror)") from None
-                else:
-                    self._http_get(url, out, repo_id)
+            if local is not None:
+                with os.fdopen(fd, "wb") as out:
+                    copy_local(local, out, limit, url)
+            else:
+                os.close(fd)
+                ticker = Ticker(f"metadata {repo_id}: {url.rsplit('/', 1)[-1]}")
+                download(self.session, url, tmp, limit=limit, limits=self.limits, deadline=deadline,
+                         on_bytes=ticker.advance, resume=False)
+                ticker.finish()
+                self.downloads += 1
             tmp.replace(dest)
+        except TransferFailed as exc:
+            reference = "repo-unreachable" if exc.exit_code == exitcodes.NETWORK else "repo-download-failed"
+            raise exc.as_error(reference, f"repo {repo_id}") from None
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -164,31 +171,16 @@ class RepoClient:
             self._session = make_session()
         return self._session
 
-    def _http_get(self, url: str, out, repo_id: str) -> None:  # type: ignore[no-untyped-def]
-        import requests
-
-        try:
-            with self.session.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as resp:
-                if resp.status_code != 200:
-                    raise RepoError("repo-http-error", f"repo {repo_id}: {url} answered HTTP {resp.status_code}",
-                                    hint="check the repo's baseurl in the manifest, or point it at a mirror "
-                                         "with --mirror ID=URL")
-                for chunk in resp.iter_content(1 << 20):
-                    out.write(chunk)
-                self.downloads += 1
-        except requests.RequestException as exc:
-            raise RepoError("repo-unreachable", f"repo {repo_id}: cannot download {url}", [str(exc)],
-                            hint="check the network and the repo's baseurl, or use --mirror ID=URL") from None
-
     # -- metadata --------------------------------------------------------------------------
     def load(self, repo: Repo, baseurl: str) -> RepoMetadata:
         """repomd.xml plus the verified, decompressed primary, filelists and (if any) modules."""
         repo_key = hashlib.sha256(baseurl.encode()).hexdigest()[:16]
         repomd_path = self.cache_dir / "repos" / f"{repo.id}-{repo_key}" / "repomd.xml"
         local = local_path(baseurl)
+        deadline = Deadline(self.limits.deadline, f"repo {repo.id}")
         fresh = repomd_path.exists() and time.time() - repomd_path.stat().st_mtime < self.metadata_expire
         if local is not None or not fresh:
-            self.download(join_url(baseurl, "repodata/repomd.xml"), repomd_path, repo.id)
+            self.download(join_url(baseurl, "repodata/repomd.xml"), repomd_path, repo.id, MAX_REPOMD, deadline)
         raw = repomd_path.read_bytes()
         try:
             root = ET.fromstring(raw)
@@ -206,11 +198,12 @@ class RepoClient:
                     continue
                 raise RepoError("repomd-incomplete", f"repo {repo.id}: repomd.xml lists no {mdtype} metadata",
                                 [f"url: {baseurl}"], hint="the repository is incomplete; regenerate it or use another mirror")
-            files[mdtype] = self._metadata_file(repo.id, baseurl, mdtype, entry)
+            files[mdtype] = self._metadata_file(repo.id, baseurl, mdtype, entry, deadline)
         revision = (root.findtext(f"{REPO_NS}revision") or "").strip()
         return RepoMetadata(repo, baseurl, hashlib.sha256(raw).hexdigest(), revision, files)
 
-    def _metadata_file(self, repo_id: str, baseurl: str, mdtype: str, entry: ET.Element) -> MetadataFile:
+    def _metadata_file(self, repo_id: str, baseurl: str, mdtype: str, entry: ET.Element,
+                       deadline: Deadline) -> MetadataFile:
         checksum_el = entry.find(f"{REPO_NS}checksum")
         location_el = entry.find(f"{REPO_NS}location")
         if checksum_el is None or location_el is None or not checksum_el.text:
@@ -222,9 +215,11 @@ class RepoClient:
         plain = self.cache_dir / "md" / f"{algorithm}-{expected}-{mdtype}.xml"
         if plain.exists():
             return MetadataFile(mdtype, plain, expected)
-        url = join_url(baseurl, href)
+        url = contained_url(baseurl, href, repo_id, f"{mdtype} metadata")
+        size = _number(entry.findtext(f"{REPO_NS}size"))
+        open_size = _number(entry.findtext(f"{REPO_NS}open-size"))
         packed = plain.with_name(plain.name + ".download")
-        self.download(url, packed, repo_id)
+        self.download(url, packed, repo_id, size or MAX_METADATA, deadline)
         try:
             actual = file_digest(packed, algorithm)
             if actual != expected:
@@ -233,10 +228,13 @@ class RepoClient:
                                 [f"url: {url}", f"expected {algorithm}: {expected}", f"got {algorithm}: {actual}"],
                                 hint="the mirror is inconsistent or mid-sync; retry later or use --mirror ID=URL")
             tmp_plain = plain.with_name(plain.name + ".tmp")
+            limit = open_size or max(packed.stat().st_size * MAX_EXPANSION, 1 << 30)
             try:
-                decompress(packed, href, tmp_plain)
-            except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+                decompress(packed, href, tmp_plain, limit)
+            except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError, TooLarge) as exc:
                 tmp_plain.unlink(missing_ok=True)
+                if isinstance(exc, OSError) and exc.errno is not None:
+                    raise  # the cache disk (full, read-only), not the file: the top level says which
                 raise RepoError("metadata-corrupt", f"repo {repo_id}: {mdtype} metadata cannot be decompressed",
                                 [f"url: {url}", str(exc)],
                                 hint="the file is truncated or damaged; retry or use another mirror") from None
@@ -252,3 +250,9 @@ class RepoClient:
         finally:
             packed.unlink(missing_ok=True)
         return MetadataFile(mdtype, plain, expected)
+
+
+def _number(text: str | None) -> int:
+    """A positive integer from repomd.xml (<size>, <open-size>), 0 when absent or not a number."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else 0

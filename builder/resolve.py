@@ -12,7 +12,6 @@ baseline upgrades and baseline removals.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Iterable
 import rpmfile
 import solv
 
+from builder.containment import rpm_filename
 from builder.errors import ResolveError
 from builder.manifest import Baseline, Install, Manifest, PackageSpec
 from builder.modularity import ModuleIndex, Visibility, normalise_nevra, visibility
@@ -58,7 +58,8 @@ class ResolvedPackage:
 
     @property
     def filename(self) -> str:
-        return os.path.basename(self.location)
+        """The payload name, from the NEVRA (checked safe and against the RPM header), never the href."""
+        return rpm_filename(self.name, self.version, self.release, self.arch)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "epoch": self.epoch or "0", "version": self.version,
