@@ -6,39 +6,32 @@ Layout of the .run (see docs/runfile.md):
 
 RPMs are stored as they are: their payloads are already xz/gzip/zstd, and DESIGN.md section 1
 measured that xz over 200 MB of them saves nothing and costs 265 s to build. Each RPM is tried
-with a quick zlib pass; only those that shrink (small stub-like RPMs whose header dominates) join
-the compressed part with the onsite code, lock, SBOM and examples. Everything is reproducible:
-sorted members, one mtime (SOURCE_DATE_EPOCH, else the lock's ``created``), uid/gid 0, fixed
-compression settings (xz preset 9 CRC64 single-threaded; zstd level 19 with checksum).
+with a quick zlib pass (answer cached by its sha256); only those that shrink join the compressed
+part with the onsite code, lock, SBOM and examples, compressed on all cores and cached by content
+(``builder.compress``). Everything is reproducible: sorted members, one mtime (SOURCE_DATE_EPOCH,
+else the lock's ``created``), uid/gid 0, fixed settings (xz preset 6 CRC64 per 8 MiB segment;
+zstd level 19 with checksum), whatever the number of cores.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import lzma
 import os
 import shutil
 import sys
-import tarfile
-import tempfile
 import time
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from builder import __version__, header
+from builder import __version__, compress, header, outputs, resources
+from builder.containment import SAFE_FIELD
 from builder.errors import BundleError
+from builder.progress import Ticker
+from builder.repos import default_cache_dir
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STUBS = REPO_ROOT / "stubs"
-HEADER_TEMPLATE = STUBS / "header.sh"
 CHUNK = 1 << 20
-# keep an RPM uncompressed unless a fast zlib pass gets it below this fraction of its size
-COMPRESS_IF_BELOW = 0.97
-XZ_PRESET = 9
-ZSTD_LEVEL = 19
 COMPRESSIONS = ("xz", "zstd")
 
 
@@ -83,20 +76,6 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _compresses(member: Member) -> bool:
-    """True when a fast zlib pass shrinks the file below COMPRESS_IF_BELOW of its size."""
-    size = member.size
-    if size == 0:
-        return True
-    comp = zlib.compressobj(1)
-    out = 0
-    with member.open() as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            out += len(comp.compress(chunk))
-    out += len(comp.flush())
-    return out < size * COMPRESS_IF_BELOW
-
-
 def locked_rpms(lock: dict[str, Any]) -> list[dict[str, Any]]:
     """Every RPM the lock names (packages, baseline upgrades), one entry per filename."""
     seen: dict[str, dict[str, Any]] = {}
@@ -136,8 +115,9 @@ def _rpm_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
     return members
 
 
-def _onsite_members() -> list[Member]:
-    base = STUBS / "onsite"
+def onsite_members() -> list[Member]:
+    """The onsite program (stubs/onsite), from this checkout or the installed wheel."""
+    base = resources.stubs_dir() / "onsite"
     out = []
     for path in sorted(base.rglob("*")):
         if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
@@ -151,12 +131,12 @@ def _onsite_members() -> list[Member]:
 def payload_members(staged_dir: Path, lock: dict[str, Any], site: Path | None) -> list[Member]:
     """Every file of the payload, sorted by name."""
     lock_bytes = (staged_dir / "bundle.lock.json").read_bytes()
-    members = _rpm_members(staged_dir, lock) + _onsite_members()
+    members = _rpm_members(staged_dir, lock) + onsite_members()
     members.append(Member("bundle.lock.json", None, lock_bytes, 0o644))
     sbom = staged_dir / "sbom.cdx.json"
     if sbom.is_file():
         members.append(Member("sbom.cdx.json", sbom, None, 0o644))
-    example = STUBS / "site.example.toml"
+    example = resources.stubs_dir() / "site.example.toml"
     if example.is_file():
         members.append(Member("site.example.toml", example, None, 0o644))
     if site is not None:
@@ -175,41 +155,10 @@ def _dirs_of(members: list[Member]) -> list[str]:
     return sorted(dirs)
 
 
-def _tarinfo(name: str, mtime: int, mode: int, size: int = 0, is_dir: bool = False) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
-    info.mode = mode
-    info.size = size
-    info.mtime = mtime
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
-
-
 def write_tar(members: list[Member], out: BinaryIO, mtime: int) -> None:
     """A reproducible GNU tar: directories first, then files, all sorted, fixed metadata."""
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.GNU_FORMAT) as tar:
-        for name in _dirs_of(members):
-            tar.addfile(_tarinfo(name, mtime, 0o755, is_dir=True))
-        for member in sorted(members, key=lambda m: m.arcname):
-            with member.open() as handle:
-                tar.addfile(_tarinfo(member.arcname, mtime, member.mode, member.size), handle)
-
-
-def _compressor(kind: str) -> Any:
-    if kind == "xz":
-        return lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=XZ_PRESET)
-    import zstandard
-
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, threads=0).compressobj()
-
-
-def compress_file(src: Path, dst: Path, kind: str) -> None:
-    comp = _compressor(kind)
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
-        for chunk in iter(lambda: fin.read(CHUNK), b""):
-            fout.write(comp.compress(chunk))
-        fout.write(comp.flush())
+    for segment in compress.tar_segments(_dirs_of(members), members, mtime):
+        out.write(segment)
 
 
 def _read_from(path: Path, offset: int) -> Iterator[bytes]:
@@ -232,7 +181,7 @@ def _target(lock: dict[str, Any]) -> dict[str, Any]:
     return target
 
 
-def _check_compression(kind: str, target: dict[str, Any]) -> None:
+def check_compression(kind: str, target: dict[str, Any]) -> None:
     if kind not in COMPRESSIONS:
         raise BundleError("bad-compression", f"--compression must be xz or zstd, got {kind!r}")
     if kind == "zstd" and int(str(target["os_major"]).split(".")[0]) < 8:
@@ -241,15 +190,31 @@ def _check_compression(kind: str, target: dict[str, Any]) -> None:
                           hint="use --compression xz (the default) for el7")
 
 
-def assemble(staged: Any, out: Path, site: Path | None = None, compression: str = "xz") -> Path:
+def _bootstrap_value(lock: dict[str, Any]) -> str:
+    """HB_BOOTSTRAP: space-separated payload paths, each plain rpm characters (the header walks it)."""
+    entries = sorted(lock.get("bootstrap") or [])
+    bad = [e for e in entries if not (e.startswith("rpms/") and e.endswith(".rpm") and SAFE_FIELD.match(e[5:]))]
+    if bad:
+        raise BundleError("bootstrap-name-unsafe", "bootstrap RPM names hold characters the header may not walk",
+                          [repr(e) for e in bad], hint="re-run ha-bundle fetch; names come from verified NEVRAs")
+    return " ".join(entries)
+
+
+def assemble(staged: Any, out: Path, site: Path | None = None, compression: str = "xz",
+             cache_dir: Path | None = None) -> Path:
     """Write OUT/ha-installer-<target>.run from ``staged`` (.directory, .lock); return its path."""
     staged_dir = Path(staged.directory)
     lock = staged.lock
     target = _target(lock)
-    _check_compression(compression, target)
+    check_compression(compression, target)
     mtime = source_date_epoch(lock)
+    bootstrap = _bootstrap_value(lock)
     members = payload_members(staged_dir, lock, site)
-    store = [m for m in members if m.arcname.startswith("rpms/") and not _compresses(m)]
+    cache = (Path(cache_dir) if cache_dir else default_cache_dir()) / "assemble"
+    rpms = [m for m in members if m.arcname.startswith("rpms/")]
+    digests = {pkg["filename"]: str(pkg.get("sha256", "")) for pkg in locked_rpms(lock)}
+    squeeze = compress.compressible(rpms, digests, cache)
+    store = [m for m in rpms if m.arcname not in squeeze]
     stored = {m.arcname for m in store}
     meta = [m for m in members if m.arcname not in stored]
     out.mkdir(parents=True, exist_ok=True)
@@ -267,10 +232,10 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
         build_date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(mtime)),
         packages=len(locked_rpms(lock)),
         lock_sha256=hashlib.sha256((staged_dir / "bundle.lock.json").read_bytes()).hexdigest(),
-        bootstrap=" ".join(sorted(lock.get("bootstrap") or [])),
+        bootstrap=bootstrap,
         has_site="yes (site.toml inside: this file holds secrets)" if site else "no",
     )
-    write_run(run_path, store, meta, fields, mtime, mode=0o700 if site else 0o755)
+    write_run(run_path, store, meta, fields, mtime, mode=0o700 if site else 0o755, cache=cache)
     if site is not None:
         sys.stderr.write(f"WARNING: {run_path} now holds {site} (site secrets). Keep it like a password: "
                          "do not publish it, hand it over only to the site's engineers.\n")
@@ -278,23 +243,25 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
 
 
 def write_run(run_path: Path, store: list[Member], meta: list[Member], fields: header.HeaderFields,
-              mtime: int, mode: int = 0o755) -> None:
+              mtime: int, mode: int = 0o755, cache: Path | None = None) -> None:
     """Pack: plain tar of ``store`` + compressed tar of ``meta`` behind the rendered header.
 
-    Written to a temp file in the same directory, fsynced, then renamed into place.
+    Assembled in an owned ``.hb-assemble-*`` directory beside the .run (removed on any exit, and
+    by the next run after a kill -9), fsynced, then renamed into place.
     """
-    template = HEADER_TEMPLATE.read_text()
-    with tempfile.TemporaryDirectory(prefix=".hb-assemble-", dir=run_path.parent) as tmp:
-        tmp_dir = Path(tmp)
+    template = resources.header_template()
+    tmp_dir = outputs.owned_dir(run_path.parent, outputs.ASSEMBLE_PREFIX)
+    try:
         store_tar = tmp_dir / "store.tar"
-        meta_tar = tmp_dir / "meta.tar"
         meta_comp = tmp_dir / "meta.tar.c"
         with open(store_tar, "wb") as handle:
             if store:
                 write_tar(store, handle, mtime)
-        with open(meta_tar, "wb") as handle:
-            write_tar(meta, handle, mtime)
-        compress_file(meta_tar, meta_comp, fields.compression)
+        ticker = Ticker(f"assemble {run_path.name}: compressing", total_bytes=sum(m.size for m in meta))
+        with open(meta_comp, "wb") as handle:
+            compress.compress_stream(compress.tar_segments(_dirs_of(meta), meta, mtime), handle,
+                                     fields.compression, compress.SegmentCache(cache), on_segment=ticker.advance)
+        ticker.finish()
         fields = replace(fields, sha256=header.ZERO_DIGEST, store_size=store_tar.stat().st_size,
                          meta_size=meta_comp.stat().st_size)
         draft = header.render(template, fields).encode()
@@ -317,3 +284,5 @@ def write_run(run_path: Path, store: list[Member], meta: list[Member], fields: h
             os.fsync(fout.fileno())
         os.chmod(partial, mode)
         os.replace(partial, run_path)
+    finally:
+        outputs.remove(tmp_dir)

@@ -6,12 +6,15 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from builder import __version__, exitcodes
 from builder.errors import HaBundleError
+
+if TYPE_CHECKING:
+    from builder.transfer import Limits
 
 app = typer.Typer(
     name="ha-bundle",
@@ -23,6 +26,10 @@ app = typer.Typer(
 
 MIRROR_HELP = "Override a repo's baseurl: ID=URL (repeatable)."
 CACHE_HELP = "Metadata and RPM cache directory (default: $HA_BUNDLE_CACHE or ~/.cache/ha-bundle)."
+TIMEOUT_OPTION = typer.Option(20.0, "--timeout", min=0.1, help="Seconds to wait for a mirror to connect or send data.")
+DEADLINE_OPTION = typer.Option(900.0, "--deadline", min=1.0,
+                               help="Overall seconds per repo (its metadata, then its RPMs), retries included.")
+RETRIES_OPTION = typer.Option(4, "--retries", min=0, max=20, help="More tries per file after a timeout or 5xx.")
 
 
 def _version_callback(value: bool) -> None:
@@ -45,9 +52,16 @@ def _mirrors(values: list[str]) -> dict[str, str]:
         repo_id, sep, url = value.partition("=")
         if not sep or not repo_id or not url:
             raise HaBundleError("bad-mirror-option", f"--mirror expects ID=URL, got {value!r}",
-                                hint="example: --mirror base=https://mirror.example/centos/7/os/x86_64/")
+                                hint="example: --mirror base=https://mirror.example/centos/7/os/x86_64/",
+                                exit_code=exitcodes.USAGE)
         out[repo_id.strip()] = url.strip()
     return out
+
+
+def _limits(timeout: float, deadline: float, retries: int) -> "Limits":
+    from builder.transfer import Limits
+
+    return Limits(timeout=timeout, deadline=deadline, retries=retries)
 
 
 @app.command()
@@ -56,12 +70,15 @@ def resolve(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
     mirror: list[str] = typer.Option([], "--mirror", help=MIRROR_HELP),
     cache: Optional[Path] = typer.Option(None, "--cache", help=CACHE_HELP),
+    timeout: float = TIMEOUT_OPTION,
+    deadline: float = DEADLINE_OPTION,
+    retries: int = RETRIES_OPTION,
 ) -> None:
     """Resolve the package set for the target (no RPM download)."""
     from builder import plan
 
     result = plan.resolve_manifest(manifest, mirrors=_mirrors(mirror), cache_dir=cache,
-                                   quiet=as_json)
+                                   quiet=as_json, limits=_limits(timeout, deadline, retries))
     if as_json:
         # compact: the C encoder is ~10x faster than indent= on large plans
         typer.echo(json.dumps(result.to_json(), sort_keys=True))
@@ -80,11 +97,15 @@ def fetch(
     mirror: list[str] = typer.Option([], "--mirror", help=MIRROR_HELP),
     cache: Optional[Path] = typer.Option(None, "--cache", help=CACHE_HELP),
     jobs: int = typer.Option(4, "--jobs", min=1, max=32, help="Parallel downloads."),
+    timeout: float = TIMEOUT_OPTION,
+    deadline: float = DEADLINE_OPTION,
+    retries: int = RETRIES_OPTION,
 ) -> None:
     """Resolve, download and verify the RPMs; write OUT/<target>/ with lock and SBOM."""
     from builder import plan
 
-    staged = plan.fetch_manifest(manifest, out, mirrors=_mirrors(mirror), cache_dir=cache, jobs=jobs)
+    staged = plan.fetch_manifest(manifest, out, mirrors=_mirrors(mirror), cache_dir=cache, jobs=jobs,
+                                 limits=_limits(timeout, deadline, retries))
     typer.echo(f"wrote {staged.directory} ({len(staged.lock['packages'])} packages)")
 
 
@@ -97,16 +118,22 @@ def build(
     cache: Optional[Path] = typer.Option(None, "--cache", help=CACHE_HELP),
     jobs: int = typer.Option(4, "--jobs", min=1, max=32, help="Parallel downloads."),
     compression: str = typer.Option("xz", "--compression", help="Payload compression: xz or zstd."),
+    timeout: float = TIMEOUT_OPTION,
+    deadline: float = DEADLINE_OPTION,
+    retries: int = RETRIES_OPTION,
 ) -> None:
-    """Resolve + fetch + assemble OUT/ha-installer-<target>.run."""
+    """Resolve + fetch + assemble OUT/ha-installer-<target>.run; prints its sha256 as sha256sum does."""
     from builder import bundle, plan
 
     if compression not in bundle.COMPRESSIONS:  # before any download or write
         raise HaBundleError("bad-compression", f"--compression must be xz or zstd, got {compression!r}",
-                            hint="use --compression xz (any target) or zstd (el8 and later)")
-    staged = plan.fetch_manifest(manifest, out, mirrors=_mirrors(mirror), cache_dir=cache, jobs=jobs)
-    run_path = bundle.assemble(staged, out, site=site, compression=compression)
+                            hint="use --compression xz (any target) or zstd (el8 and later)",
+                            exit_code=exitcodes.USAGE)
+    run_path, sha256 = plan.build_manifest(manifest, out, mirrors=_mirrors(mirror), cache_dir=cache, jobs=jobs,
+                                           limits=_limits(timeout, deadline, retries), compression=compression,
+                                           site=site)
     typer.echo(f"wrote {run_path}")
+    typer.echo(f"{sha256}  {run_path}")  # exactly sha256sum's line: publish it
 
 
 @app.command()
@@ -122,6 +149,8 @@ def inspect(
         typer.echo(json.dumps(info, indent=2, sort_keys=True))
     else:
         runfile.print_info(info)
+    if info["problems"]:
+        raise typer.Exit(exitcodes.DAMAGED)
 
 
 @app.command()
@@ -163,12 +192,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.ClickException as exc:  # usage errors: their own code, never 2
         exc.show()
         sys.exit(exitcodes.USAGE)
-    except click.exceptions.Abort:
-        sys.stderr.write(exitcodes.describe(KeyboardInterrupt())[0] + "\n")
-        sys.exit(exitcodes.INTERRUPTED)
     except BaseException as exc:  # noqa: BLE001 - the one place that turns failures into codes
         if isinstance(exc, SystemExit):
             raise
+        if type(exc).__name__ == "Abort":  # click's Ctrl-C/EOF at a prompt
+            exc = KeyboardInterrupt()
         message, code = exitcodes.describe(exc)
         sys.stderr.write(message + "\n")  # unwrapped: paths and NEVRAs stay greppable
         sys.exit(code)

@@ -106,7 +106,7 @@ def header_nevra(path: Path) -> tuple[str, str, str, str, str]:
 
     with rpmfile.open(str(path)) as rpm:
         h = rpm.headers
-    epoch = h.get("epoch")
+    epoch = h.get("serial", h.get("epoch"))  # rpmfile names RPMTAG_EPOCH (1003) "serial"
     epoch_text = "0" if epoch in (None, b"", "") else _text(epoch[0] if isinstance(epoch, list) else epoch)
     arch = "src" if h.get("sourcepackage") else _text(h.get("arch"))
     return _text(h.get("name")), epoch_text, _text(h.get("version")), _text(h.get("release")), arch

@@ -12,6 +12,7 @@ import os
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from builder import __version__
 from builder.manifest import Manifest
@@ -50,8 +51,8 @@ def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], met
         "target": {"name": m.target.name, "releasever": m.target.releasever, "basearch": m.target.basearch,
                    "os_ids": list(m.target.os_ids), "os_major": m.target.os_major},
         "manifest": {"path": m.path.name, "sha256": m.sha256},
-        "repos": [{"id": meta.repo.id, "baseurl": meta.baseurl, "repomd_sha256": meta.repomd_sha256}
-                  for meta in metas],
+        # ids and repomd digests only: the baseurl (checkout path, --mirror) is in the build record
+        "repos": [{"id": meta.repo.id, "repomd_sha256": meta.repomd_sha256} for meta in metas],
         "modules": {"enable": [f"{n}:{s}" for n, s in m.modules.enable], "disable": list(m.modules.disable)},
         "packages": [_entry(p) for p in packages],
         "baseline": res.baseline,
@@ -66,10 +67,12 @@ def lock_digest(lock: dict[str, Any]) -> str:
 
 
 def _purl(p: dict[str, Any]) -> str:
-    qualifiers = f"arch={p['arch']}"
-    if p["epoch"] not in ("", "0"):
-        qualifiers += f"&epoch={p['epoch']}"
-    return f"pkg:rpm/{p['name']}@{p['version']}-{p['release']}?{qualifiers}"
+    """package-url for an RPM, every component percent-encoded (purl spec)."""
+    qualifiers = f"arch={quote(str(p['arch']), safe='')}"
+    if str(p["epoch"]) not in ("", "0"):
+        qualifiers += f"&epoch={quote(str(p['epoch']), safe='')}"
+    version = quote(f"{p['version']}-{p['release']}", safe="")
+    return f"pkg:rpm/{quote(str(p['name']), safe='')}@{version}?{qualifiers}"
 
 
 def make_sbom(lock: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from builder import limits
 from builder.errors import ManifestError
 
 SUPPORTED_ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "i686")
@@ -65,6 +66,7 @@ class Install:
     packages: tuple[PackageSpec, ...]
     local_rpms: tuple[Path, ...] = ()
     bootstrap_python: bool = False
+    local_rpms_gpgkey: str = ""  # every local RPM must be signed by this key; "" = listed as unsigned
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "repo": {"id": (str, True), "baseurl": (str, True), "gpgkey": (str, False),
              "module_hotfixes": (bool, False)},
     "baseline": {"packages": (list, False), "rpm_qa": (str, False), "repos": (list, False)},
-    "install": {"packages": (list, True), "local_rpms": (list, False), "bootstrap_python": (bool, False)},
+    "install": {"packages": (list, True), "local_rpms": (list, False), "local_rpms_gpgkey": (str, False),
+                "bootstrap_python": (bool, False)},
     "modules": {"enable": (list, False), "disable": (list, False)},
 }
 _TOP = {"target": dict, "repo": list, "baseline": dict, "install": dict, "modules": dict}
@@ -188,11 +191,15 @@ def load(path: Path | str) -> Manifest:
         raise ManifestError("manifest-unreadable", f"cannot read manifest {path}", [str(exc.strerror or exc)],
                             hint="check the path; manifests live in manifests/<target>.toml") from None
     text = raw.decode("utf-8", errors="replace")
+    limits.check_manifest_text(path, raw)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError("manifest-syntax", f"manifest {path} is not valid TOML", [f"{path}: {exc}"],
                             hint="fix the TOML syntax at the line shown") from None
+    except RecursionError:
+        raise limits.too_deep(path) from None
+    limits.check_manifest_data(path, data)
     check = _Checker(path, text)
     for key in data:
         if key not in _TOP:
@@ -234,7 +241,8 @@ def load(path: Path | str) -> Manifest:
         raise check.fail("baseline.repos", f"ids of [[repo]] tables ({', '.join(sorted(seen))})", "baseline",
                          unknown_repos)
     baseline = Baseline(
-        check.strings("baseline.packages", b.get("packages", []), "baseline"),
+        # an empty list would silently make the bundle carry bash and glibc
+        check.strings("baseline.packages", b.get("packages", []), "baseline", allow_empty="packages" not in b),
         Path(_resolve_location(base, b["rpm_qa"])) if "rpm_qa" in b else None,
         baseline_repos,
     )
@@ -250,6 +258,7 @@ def load(path: Path | str) -> Manifest:
         tuple(specs),
         tuple(Path(_resolve_location(base, p)) for p in check.strings("install.local_rpms", i.get("local_rpms", []), "install")),
         i.get("bootstrap_python", False),
+        _resolve_location(base, i["local_rpms_gpgkey"]) if i.get("local_rpms_gpgkey") else "",
     )
 
     m = check.table("modules", data.get("modules", {}), "modules")

@@ -6,20 +6,25 @@ Each step lives in its own module; this one only sequences them and reports prog
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.table import Table
 
-from builder import compat, manifest as manifest_mod
+from builder import __version__, compat, exitcodes, manifest as manifest_mod, outputs, prechecks
+from builder.containment import unsafe_fields
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
 from builder.repos import RepoClient, RepoMetadata, default_cache_dir
-from builder.resolve import Resolution, resolve
+from builder.resolve import LOCAL_REPO_ID, Resolution, ResolvedPackage, resolve
+from builder.transfer import Limits
+
+BUILD_RECORD = "build-record.json"
+MAX_PROBLEM_LINES = 50
 
 console = Console(stderr=True)
 
@@ -66,10 +71,15 @@ def load_metadata(m: Manifest, client: RepoClient, mirrors: dict[str, str], quie
 
 
 def resolve_manifest(path: Path, mirrors: dict[str, str] | None = None, cache_dir: Path | None = None,
-                     quiet: bool = False) -> PlanResult:
+                     quiet: bool = False, limits: Limits | None = None,
+                     before_fetch: Callable[[Manifest], None] | None = None) -> PlanResult:
+    """Manifest -> metadata -> resolution; ``before_fetch`` runs the caller's local checks first."""
     m = manifest_mod.load(path)
     _check_local_rpms(m)
-    client = RepoClient(cache_dir)
+    prechecks.check_manifest(m)
+    if before_fetch is not None:
+        before_fetch(m)
+    client = RepoClient(cache_dir, limits=limits)
     metas = load_metadata(m, client, mirrors or {}, quiet)
     resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases", solv_cache=client.cache_dir / "solv")
     report = compat.check(m, resolution) if not resolution.problems else compat.Report()
@@ -88,7 +98,9 @@ def _check_local_rpms(m: Manifest) -> None:
 
 def problems_text(result: PlanResult) -> str:
     lines = [f"cannot resolve target {result.manifest.target.name} ({len(result.problems)} problems):"]
-    lines += [f"  - {p}" for p in result.problems]
+    lines += [f"  - {p}" for p in result.problems[:MAX_PROBLEM_LINES]]
+    if len(result.problems) > MAX_PROBLEM_LINES:
+        lines.append(f"  ... and {len(result.problems) - MAX_PROBLEM_LINES} more (`ha-bundle resolve --json` lists all)")
     if result.resolution.testcase:
         lines.append(f"  solver testcase saved in {result.resolution.testcase}")
     return "\n".join(lines)
@@ -117,32 +129,86 @@ def print_plan(result: PlanResult) -> None:
     compat.print_report(result.report, out)
 
 
-def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
-                   cache_dir: Path | None = None, jobs: int = 4) -> StagedTarget:
-    """Resolve, download and verify; write OUT/<target>/ only when everything succeeded."""
+def _check_names(packages: list[ResolvedPackage]) -> None:
+    """Names from a mirror become file names, lock entries, purls and header words: plain rpm chars only."""
+    bad = []
+    for p in packages:
+        fields = unsafe_fields(p.name, p.epoch, p.version, p.release, p.arch)
+        if fields:
+            bad.append(f"repo {p.repo}: {', '.join(fields)}")
+    if bad:
+        raise HaBundleError("unsafe-package-name", f"{len(bad)} packages from the repos have names with characters "
+                            "rpm does not use; refused before downloading", sorted(bad),
+                            hint="the repo metadata is hostile or broken: do not use this mirror")
+
+
+def _local_signatures(m: Manifest, packages: list[ResolvedPackage], rpm_dir: Path, client: RepoClient) -> list[str]:
+    """Check local RPMs against install.local_rpms_gpgkey; without one, list them loudly as unsigned."""
+    from builder import signatures
+
+    local = [p for p in packages if p.repo == LOCAL_REPO_ID]
+    if not local:
+        return []
+    if m.install.local_rpms_gpgkey:
+        signatures.verify(local, rpm_dir, {LOCAL_REPO_ID: m.install.local_rpms_gpgkey}, client)
+        return []
+    names = sorted(p.filename for p in local)
+    sys.stderr.write(f"WARNING: {len(names)} local RPMs are NOT signature-checked (no [install] local_rpms_gpgkey "
+                     f"in {m.path.name}); they go into the bundle as they are:\n"
+                     + "".join(f"  UNSIGNED {n}\n" for n in names))
+    return names
+
+
+def _build_record(m: Manifest, result: PlanResult, cache: Path, started: float, unsigned: list[str]) -> dict[str, Any]:
+    """Where this build came from (paths, mirrors, times): beside the lock, never inside the .run."""
+    return {
+        "tool": f"ha-bundle {__version__}",
+        "code": str(Path(__file__).resolve().parent),
+        "manifest": str(m.path),
+        "cache": str(cache),
+        "repos": [{"id": meta.repo.id, "baseurl": meta.baseurl, "manifest_baseurl": meta.repo.baseurl,
+                   "repomd_sha256": meta.repomd_sha256} for meta in result.metas],
+        "local_rpms": [str(d) for d in m.install.local_rpms],
+        "unsigned_local_rpms": unsigned,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+    }
+
+
+def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
+                   cache_dir: Path | None = None, jobs: int = 4, limits: Limits | None = None,
+                   compression: str | None = None, site: Path | None = None) -> StagedTarget:
+    """Resolve, download and verify into an owned staging directory under OUT (not yet published).
+
+    The caller publishes it with ``outputs.commit`` or removes it; a kill -9 leaves it for the
+    next run's sweep.
+    """
     from builder import fetch, lock, signatures  # requests is slow to import; `resolve` never needs it
 
-    result = resolve_manifest(path, mirrors, cache_dir)
+    started = time.time()
+    out_dir = Path(out_dir)
+    result = resolve_manifest(path, mirrors, cache_dir, limits=limits,
+                              before_fetch=lambda m: prechecks.check_build(m, out_dir, compression, site))
     if result.problems:
         raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",
                            result.problems, hint="see the problems above; `ha-bundle resolve` shows the plan",
-                           exit_code=2)
+                           exit_code=exitcodes.UNSATISFIABLE)
     if result.report.failures:
         raise HaBundleError("compat-failed", f"target {result.manifest.target.name}: compatibility checks failed",
                             result.report.failures, hint="fix the manifest or repos; `ha-bundle resolve` shows the report")
     print_plan(result)
     m = result.manifest
+    _check_names(result.resolution.packages + result.resolution.bootstrap)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / m.target.name
-    staging = Path(tempfile.mkdtemp(prefix=f".{m.target.name}-", dir=out_dir))
+    staging = outputs.owned_dir(out_dir, outputs.STAGE_PREFIX)
     staging.chmod(0o755)
     try:
         urls = {meta.repo.id: meta for meta in result.metas}
-        packages = fetch.download_all(result.resolution.packages, urls, cache / "rpms", staging / "rpms", jobs=jobs)
+        packages = fetch.download_all(result.resolution.packages, urls, cache / "rpms", staging / "rpms", jobs=jobs,
+                                      limits=limits)
+        client = RepoClient(cache_dir, limits=limits)
         signatures.verify(packages, staging / "rpms", {r.id: m.substitute(r.gpgkey) for r in m.repos if r.gpgkey},
-                          RepoClient(cache_dir))
+                          client)
+        unsigned = _local_signatures(m, packages, staging / "rpms", client)
         files_report = compat.check_rpm_files(m, sorted((staging / "rpms").glob("*.rpm")))
         if files_report.failures:
             raise HaBundleError("compat-failed", f"target {m.target.name}: RPMs the target's rpm cannot install",
@@ -150,10 +216,49 @@ def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
         data = lock.make_lock(m, result.resolution, packages, result.metas)
         (staging / lock.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         (staging / lock.SBOM_NAME).write_text(json.dumps(lock.make_sbom(data), indent=2, sort_keys=True) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
+        record = _build_record(m, result, cache, started, unsigned)
+        (staging / BUILD_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        outputs.remove(staging)
         raise
-    return StagedTarget(final, data, m)
+    return StagedTarget(staging, data, m)
+
+
+def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
+                   cache_dir: Path | None = None, jobs: int = 4, limits: Limits | None = None) -> StagedTarget:
+    """Resolve, download and verify; write OUT/<target>/ only when everything succeeded."""
+    staged = stage_manifest(path, out_dir, mirrors, cache_dir, jobs, limits)
+    try:
+        outputs.commit(Path(out_dir), staged.manifest.target.name, staged.directory, with_run=False)
+    except BaseException:
+        outputs.remove(staged.directory)
+        raise
+    return StagedTarget(Path(out_dir) / staged.manifest.target.name, staged.lock, staged.manifest)
+
+
+def build_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None, cache_dir: Path | None = None,
+                   jobs: int = 4, limits: Limits | None = None, compression: str = "xz",
+                   site: Path | None = None) -> tuple[Path, str]:
+    """Stage, assemble the .run inside the staging directory, then publish .run and lock together.
+
+    Returns the published .run and its sha256 (of the whole file, as sha256sum prints it).
+    """
+    from builder import bundle
+    from builder.repos import file_digest
+
+    out_dir = Path(out_dir)
+    staged = stage_manifest(path, out_dir, mirrors, cache_dir, jobs, limits, compression=compression, site=site)
+    target = staged.manifest.target.name
+    try:
+        built = bundle.assemble(staged, staged.directory, site=site, compression=compression, cache_dir=cache_dir)
+        sha256 = file_digest(built)
+        record_path = staged.directory / BUILD_RECORD
+        record = json.loads(record_path.read_text())
+        record.update({"run": outputs.run_name(target), "run_sha256": sha256,
+                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        outputs.commit(out_dir, target, staged.directory, with_run=True)
+    except BaseException:
+        outputs.remove(staged.directory)
+        raise
+    return out_dir / outputs.run_name(target), sha256

@@ -15,8 +15,9 @@ import tarfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from builder import header
+from builder import exitcodes, header
 from builder.errors import BundleError
+from builder.repos import file_digest
 
 CHUNK = 1 << 20
 MAX_HEADER = 1 << 20
@@ -36,12 +37,13 @@ def read_header(path: Path) -> dict[str, str]:
     text = prefix.decode("utf-8", errors="replace")
     if header.BEGIN_MARK not in text or header.END_MARK not in text:
         raise BundleError("not-a-runfile", f"{path} is not a ha-installer .run file (no baked values)",
-                          hint=DAMAGED_HINT)
+                          hint=DAMAGED_HINT, exit_code=exitcodes.DAMAGED)
     values = header.parse_values(text)
     bad = [name for name in _NUMERIC if not values.get(name, "").isdigit()]
     if bad or len(values.get("HB_SHA256", "")) != 64:
         raise BundleError("run-damaged", f"{path} is damaged: header fields are mangled",
-                          context=[f"bad fields: {', '.join(bad) or 'HB_SHA256'}"], hint=DAMAGED_HINT)
+                          context=[f"bad fields: {', '.join(bad) or 'HB_SHA256'}"], hint=DAMAGED_HINT,
+                          exit_code=exitcodes.DAMAGED)
     return values
 
 
@@ -105,7 +107,7 @@ def _decompressed(raw: BinaryIO, kind: str) -> BinaryIO:
     if kind == "zstd":
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[return-value]
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[return-value]
     raise BundleError("run-damaged", f"unknown payload compression {kind!r}", hint=DAMAGED_HINT)
 
 
@@ -189,6 +191,7 @@ def inspect(path: Path) -> dict[str, Any]:
     return {
         "file": str(path),
         "size": path.stat().st_size,
+        "sha256": file_digest(path),
         "header": {k[3:].lower(): v for k, v in sorted(values.items())},
         "checksum": "ok" if not problems else "damaged",
         "problems": problems,
@@ -211,7 +214,7 @@ def print_info(info: dict[str, Any]) -> None:
         f"payload:      {h.get('store_size')} bytes stored + {h.get('meta_size')} bytes {h.get('compression')}, "
         f"unpacks to about {h.get('unpacked_kb')} KiB",
         f"lock sha256:  {h.get('lock_sha256')}",
-        f"file sha256:  {h.get('sha256')} (whole file minus this field)",
+        f"baked digest: {h.get('sha256')} (whole file minus this field; what --check compares)",
         f"site file:    {h.get('has_site')}",
         f"checksum:     {info['checksum'].upper()}",
     ]
@@ -220,6 +223,8 @@ def print_info(info: dict[str, Any]) -> None:
     lines += [f"  {p}" for p in info["packages"]]
     if info["bootstrap"]:
         lines.append("bootstrap:    " + " ".join(info["bootstrap"]))
+    lines.append("sha256 of the whole file (publish this line; `sha256sum FILE` prints the same):")
+    lines.append(f"{info['sha256']}  {info['file']}")
     print("\n".join(lines))
 
 
@@ -227,5 +232,6 @@ def verify(path: Path) -> dict[str, Any]:
     """Raise BundleError (run-damaged) unless size, sha256, lock and every RPM check out."""
     info = inspect(Path(path))
     if info["problems"]:
-        raise BundleError("run-damaged", f"{path} is damaged", context=info["problems"], hint=DAMAGED_HINT)
+        raise BundleError("run-damaged", f"{path} is damaged", context=info["problems"], hint=DAMAGED_HINT,
+                          exit_code=exitcodes.DAMAGED)
     return info

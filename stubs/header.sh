@@ -362,7 +362,20 @@ hb_bootstrap_python() {
     set -- # reuse the positional list for the RPM files
     hb_rootopt=
     if [ -n "$hb_rpm_root" ]; then hb_rootopt="--root=$hb_rpm_root"; fi
+    # HB_BOOTSTRAP is a space-separated list of payload paths: split on spaces only, never
+    # glob (an entry like 'rpms/*.rpm' must not become every RPM), and refuse odd entries.
+    hb_ifs=$IFS
+    IFS=' '
+    set -f
     for hb_file in $HB_BOOTSTRAP; do
+        case $hb_file in
+            rpms/*.rpm) ;;
+            *) hb_damaged "the bootstrap list names '$hb_file', which is not a payload RPM" ;;
+        esac
+        case ${hb_file#rpms/} in
+            *[!A-Za-z0-9._+~^-]*) hb_damaged "the bootstrap list names '$hb_file', which has unsafe characters" ;;
+        esac
+        [ -f "$hb_tmp/$hb_file" ] || hb_damaged "the bootstrap RPM '$hb_file' is missing from the payload"
         # rpm decides, with its own version rules, whether this file is new or an upgrade;
         # "is already installed" (same or newer) means skip it. Other problems are left to the
         # real rpm -U below, which reports them.
@@ -373,6 +386,8 @@ hb_bootstrap_python() {
         case $hb_out in *"is already installed"*) continue ;; esac
         set -- "$@" "$hb_tmp/$hb_file"
     done
+    set +f
+    IFS=$hb_ifs
     if [ $# -gt 0 ]; then
         hb_say "No python3 >= 3.6 found: installing python3 from this bundle ($# RPMs) with rpm -U" \
             "未找到 python3 >= 3.6: 正在用 rpm -U 安装本安装包自带的 python3 ($# 个 RPM)"

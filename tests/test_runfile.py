@@ -480,7 +480,13 @@ def test_cli_inspect_and_verify(built, tmp_path):
     bad = _damaged_copy(built["demo"], tmp_path / "bad.run", "flip:payload-start")
     failed = subprocess.run(["python3", "-m", "builder", "verify", str(bad)], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    assert failed.returncode == 1 and "[run-damaged]" in failed.stderr
+    assert failed.returncode == 3 and "[run-damaged]" in failed.stderr  # builder.exitcodes.DAMAGED
+    inspected = subprocess.run(["python3", "-m", "builder", "inspect", str(bad)], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert inspected.returncode == 3 and "checksum:     DAMAGED" in inspected.stdout
+    # the line to publish is exactly sha256sum's
+    summed = subprocess.run(["sha256sum", str(built["demo"])], stdout=subprocess.PIPE, universal_newlines=True)
+    assert summed.stdout.strip() in shown.stdout.splitlines()
 
 
 def test_site_file_is_baked_in_0600_and_announced(built, tmp_path, capfd):
