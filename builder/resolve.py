@@ -86,6 +86,7 @@ class Resolution:
             "packages": [p.to_json() for p in self.packages],
             "baseline_upgrades": [p.to_json() for p in self.baseline_upgrades],
             "baseline_removals": self.baseline_removals,
+            "baseline": self.baseline,
             "bootstrap": [p.to_json() for p in self.bootstrap],
             "problems": self.problems,
             "warnings": self.warnings,
