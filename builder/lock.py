@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from builder import __version__
+from builder.closure import Proof
 from builder.manifest import Manifest
 from builder.repos import RepoMetadata
 from builder.resolve import LOCAL_REPO_ID, ResolvedPackage, Resolution
@@ -41,10 +42,11 @@ def _entry(pkg: ResolvedPackage) -> dict[str, Any]:
     return data
 
 
-def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], metas: list[RepoMetadata]) -> dict[str, Any]:
+def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], metas: list[RepoMetadata],
+              proof: Proof | None = None) -> dict[str, Any]:
     by_name = {p.nevra: p for p in packages}
     upgrades = [by_name.get(p.nevra, p) for p in res.baseline_upgrades]
-    return {
+    data = {
         "lock_version": LOCK_VERSION,
         "tool": f"ha-bundle {__version__}",
         "created": created_epoch(metas),
@@ -60,6 +62,11 @@ def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], met
         "baseline_removals": res.baseline_removals,
         "bootstrap": [f"rpms/{p.filename}" for p in res.bootstrap],
     }
+    if proof is not None:  # the closure proof passed on these very files (builder/closure.py)
+        data["closure_proof"] = {"passed": proof.passed, "source": proof.source,
+                                 "checked_packages": proof.checked_packages,
+                                 "checked_requires": proof.checked_requires}
+    return data
 
 
 def lock_digest(lock: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from rich.console import Console
 from rich.table import Table
 
-from builder import __version__, compat, exitcodes, manifest as manifest_mod, outputs, prechecks
+from builder import __version__, closure, compat, exitcodes, manifest as manifest_mod, outputs, prechecks
 from builder.containment import unsafe_fields
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
@@ -35,6 +35,7 @@ class PlanResult:
     metas: list[RepoMetadata]
     resolution: Resolution
     report: compat.Report
+    proof: closure.Proof | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -43,6 +44,8 @@ class PlanResult:
     def to_json(self) -> dict[str, Any]:
         data = self.resolution.to_json()
         data["compat"] = self.report.to_json()
+        if self.proof is not None:
+            data["closure"] = self.proof.to_json()
         return data
 
 
@@ -82,8 +85,10 @@ def resolve_manifest(path: Path, mirrors: dict[str, str] | None = None, cache_di
     client = RepoClient(cache_dir, limits=limits)
     metas = load_metadata(m, client, mirrors or {}, quiet)
     resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases", solv_cache=client.cache_dir / "solv")
-    report = compat.check(m, resolution) if not resolution.problems else compat.Report()
-    return PlanResult(m, metas, resolution, report)
+    if resolution.problems:
+        return PlanResult(m, metas, resolution, compat.Report())
+    proof = closure.prove_plan(m, resolution)
+    return PlanResult(m, metas, resolution, compat.check(m, resolution, proof), proof)
 
 
 def _check_local_rpms(m: Manifest) -> None:
@@ -192,6 +197,11 @@ def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
         raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",
                            result.problems, hint="see the problems above; `ha-bundle resolve` shows the plan",
                            exit_code=exitcodes.UNSATISFIABLE)
+    if result.proof is not None and not result.proof.passed:
+        raise ResolveError("closure-unproven", f"target {result.manifest.target.name}: baseline + bundle is not "
+                           "a closed set; this bundle would fail onsite", result.proof.failures,
+                           hint="add the missing packages to [install] packages, or fix [baseline] "
+                                "(docs/manifest.md: baseline)", exit_code=exitcodes.UNSATISFIABLE)
     if result.report.failures:
         raise HaBundleError("compat-failed", f"target {result.manifest.target.name}: compatibility checks failed",
                             result.report.failures, hint="fix the manifest or repos; `ha-bundle resolve` shows the report")
@@ -209,11 +219,19 @@ def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
         signatures.verify(packages, staging / "rpms", {r.id: m.substitute(r.gpgkey) for r in m.repos if r.gpgkey},
                           client)
         unsigned = _local_signatures(m, packages, staging / "rpms", client)
-        files_report = compat.check_rpm_files(m, sorted((staging / "rpms").glob("*.rpm")))
+        rpm_files = sorted((staging / "rpms").glob("*.rpm"))
+        files_report = compat.check_rpm_files(m, rpm_files)
         if files_report.failures:
             raise HaBundleError("compat-failed", f"target {m.target.name}: RPMs the target's rpm cannot install",
                                 files_report.failures, hint="rebuild those RPMs for the target, or pick other versions")
-        data = lock.make_lock(m, result.resolution, packages, result.metas)
+        # again, from what was downloaded: the RPM headers are what rpm will check onsite
+        proof = closure.prove_plan(m, result.resolution, rpm_files)
+        if not proof.passed:
+            raise ResolveError("closure-unproven", f"target {m.target.name}: the downloaded RPMs plus the baseline "
+                               "are not a closed set; this bundle would fail onsite", proof.failures,
+                               hint="the repo metadata and the RPM headers disagree, or a package is missing; "
+                                    "check the mirror", exit_code=exitcodes.UNSATISFIABLE)
+        data = lock.make_lock(m, result.resolution, packages, result.metas, proof)
         (staging / lock.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         (staging / lock.SBOM_NAME).write_text(json.dumps(lock.make_sbom(data), indent=2, sort_keys=True) + "\n")
         record = _build_record(m, result, cache, started, unsigned)
