@@ -87,6 +87,7 @@ def resolve_manifest(path: Path, mirrors: dict[str, str] | None = None, cache_di
     resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases", solv_cache=client.cache_dir / "solv")
     if resolution.problems:
         return PlanResult(m, metas, resolution, compat.Report())
+    _check_names(resolution.packages + resolution.bootstrap)  # before anything parses or prints them
     proof = closure.prove_plan(m, resolution)
     return PlanResult(m, metas, resolution, compat.check(m, resolution, proof), proof)
 
@@ -207,7 +208,6 @@ def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
                             result.report.failures, hint="fix the manifest or repos; `ha-bundle resolve` shows the report")
     print_plan(result)
     m = result.manifest
-    _check_names(result.resolution.packages + result.resolution.bootstrap)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     staging = outputs.owned_dir(out_dir, outputs.STAGE_PREFIX)
     staging.chmod(0o755)

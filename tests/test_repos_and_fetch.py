@@ -18,6 +18,7 @@ import zstandard
 
 from builder import manifest as manifest_mod
 from builder.repos import RepoClient
+from tests.fixtures.hostile import replace_primary
 from tests.fixtures.serve import RepoServer
 from tests.manifest_util import fixture_repo_urls, write_manifest
 
@@ -37,23 +38,6 @@ def el7_copy(fixture_repos: Path, tmp_path: Path):
 
 def _data_entry(repomd: str, mdtype: str) -> str:
     return re.search(rf'<data type="{mdtype}">.*?</data>', repomd, re.S).group(0)
-
-
-def _replace_primary(repo: Path, new_bytes: bytes, new_name: str, open_bytes: bytes | None = None) -> None:
-    """Swap the primary file and rewrite repomd.xml's entry to match (a consistent repo)."""
-    repomd_path = repo / "repodata" / "repomd.xml"
-    repomd = repomd_path.read_text()
-    entry = _data_entry(repomd, "primary")
-    old_href = re.search(r'href="([^"]+)"', entry).group(1)
-    (repo / old_href).unlink()
-    (repo / "repodata" / new_name).write_bytes(new_bytes)
-    new = re.sub(r'(<checksum type="sha256">)[0-9a-f]+', rf"\g<1>{hashlib.sha256(new_bytes).hexdigest()}", entry)
-    new = new.replace(old_href, f"repodata/{new_name}")
-    new = re.sub(r"<size>\d+</size>", f"<size>{len(new_bytes)}</size>", new)
-    if open_bytes is not None:
-        new = re.sub(r'(<open-checksum type="sha256">)[0-9a-f]+',
-                     rf"\g<1>{hashlib.sha256(open_bytes).hexdigest()}", new)
-    repomd_path.write_text(repomd.replace(entry, new))
 
 
 def _manifest(tmp_path: Path, url: str, install=("keepalived", "libnl3")) -> Path:
@@ -91,7 +75,7 @@ def test_truncated_primary_is_refused(el7_copy, tmp_path):
     repo = root / "el7" / "base"
     href = re.search(r'href="([^"]+primary[^"]+)"', (repo / "repodata" / "repomd.xml").read_text()).group(1)
     data = (repo / href).read_bytes()
-    _replace_primary(repo, data[: len(data) // 2], "primary.xml.gz")
+    replace_primary(repo, data[: len(data) // 2], "primary.xml.gz")
     out = cli("resolve", str(_manifest(tmp_path, url)), cache=tmp_path / "cache")
     assert out.returncode == 1, out.stderr
     assert "primary metadata cannot be decompressed" in out.stderr
@@ -103,7 +87,7 @@ def test_zstd_metadata_is_read(el7_copy, tmp_path):
     repo = root / "el7" / "base"
     href = re.search(r'href="([^"]+primary[^"]+)"', (repo / "repodata" / "repomd.xml").read_text()).group(1)
     plain = gzip.decompress((repo / href).read_bytes())
-    _replace_primary(repo, zstandard.ZstdCompressor().compress(plain), "primary.xml.zst", plain)
+    replace_primary(repo, zstandard.ZstdCompressor().compress(plain), "primary.xml.zst", plain)
     out = cli("resolve", str(_manifest(tmp_path, url)), "--json", cache=tmp_path / "cache")
     assert out.returncode == 0, out.stderr
     names = {p["name"] for p in json.loads(out.stdout)["packages"]}
