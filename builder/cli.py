@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -199,5 +200,16 @@ def main(argv: list[str] | None = None) -> None:
             exc = KeyboardInterrupt()
         message, code = exitcodes.describe(exc)
         sys.stderr.write(message + "\n")  # unwrapped: paths and NEVRAs stay greppable
-        sys.exit(code)
-    sys.exit(code if isinstance(code, int) else exitcodes.OK)
+        _exit(code)
+    if code == exitcodes.INTERRUPTED:  # typer turns Ctrl-C into a return value
+        sys.stderr.write(exitcodes.describe(KeyboardInterrupt())[0] + "\n")
+    _exit(code if isinstance(code, int) else exitcodes.OK)
+
+
+def _exit(code: int) -> None:
+    if code == exitcodes.INTERRUPTED:
+        # cleanup has run; do not wait for a download thread blocked in a read
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

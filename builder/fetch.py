@@ -107,18 +107,19 @@ def download_all(packages: list[ResolvedPackage], metas: dict[str, RepoMetadata]
             shutil.copyfile(cached, target)
         return dataclasses.replace(pkg, sha256=sha256)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    finished = False
+    try:
         futures = {pool.submit(one, p): p for p in packages}
-        try:
-            for future in as_completed(futures):
-                try:
-                    done.append(future.result())
-                except _Failure as exc:
-                    failures.append(exc)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        for future in as_completed(futures):
+            try:
+                done.append(future.result())
+            except _Failure as exc:
+                failures.append(exc)
+        finished = True
+    finally:
+        # on Ctrl-C/SIGTERM do not wait for a download stuck in a read: the caller cleans up and exits
+        pool.shutdown(wait=finished, cancel_futures=True)
     ticker.finish()
     if failures:
         network = all(f.exit_code == exitcodes.NETWORK for f in failures)

@@ -14,7 +14,7 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from builder import __version__, exitcodes
 from builder.errors import HaBundleError
@@ -138,6 +138,19 @@ def download(session: "requests.Session", url: str, part: Path, *, limit: int, l
             time.sleep(wait)
 
 
+def _chunks(resp: "requests.Response") -> Iterator[bytes]:
+    """Whatever has arrived (read1), so a trickling body still reaches the deadline check."""
+    raw = resp.raw
+    if not hasattr(raw, "read1"):  # urllib3 < 2
+        yield from resp.iter_content(64 << 10)
+        return
+    while True:
+        data = raw.read1(CHUNK, decode_content=True)
+        if not data:
+            return
+        yield data
+
+
 def _one_try(session: "requests.Session", url: str, part: Path, limit: int, limits: Limits, deadline: Deadline,
              on_bytes: Callable[[int], None], resume: bool) -> None:
     import requests
@@ -171,7 +184,7 @@ def _one_try(session: "requests.Session", url: str, part: Path, limit: int, limi
             if length.isdigit() and written + int(length) > limit:
                 raise too_big(url, limit)
             with open(part, mode) as out:
-                for chunk in resp.iter_content(CHUNK):
+                for chunk in _chunks(resp):
                     written += len(chunk)
                     if written > limit:
                         raise too_big(url, limit)

@@ -1,0 +1,312 @@
+"""Broken networks, full or read-only disks, things in the way, kill -9: a message, a code, no leftovers.
+
+Exit codes come from builder.exitcodes (docs/build.md prints the same table).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from builder import exitcodes
+from tests.cli import run as ha_bundle
+from tests.conftest import REPO_ROOT
+from tests.fixtures.hostile import HostileServer
+from tests.manifest_util import write_manifest
+
+LIBNL3 = "Packages/libnl3-3.2.28-4.el7.x86_64.rpm"
+
+
+@pytest.fixture()
+def srv(fixture_repos: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "srv"
+    shutil.copytree(fixture_repos / "el7" / "base", root / "el7" / "base")
+    shutil.copytree(fixture_repos / "el7" / "updates", root / "el7" / "updates")
+    return root
+
+
+def _manifest(tmp_path: Path, base: str, **kw) -> Path:
+    return write_manifest(tmp_path, "el7", {"base": f"{base}/el7/base", "updates": f"{base}/el7/updates"},
+                          ["keepalived", "libnl3"], **kw)
+
+
+def _clean(out: subprocess.CompletedProcess[str], code: int) -> None:
+    assert out.returncode == code, (out.returncode, out.stderr)
+    assert "Traceback" not in out.stderr and "error:" in out.stderr, out.stderr
+
+
+def _in_mount_ns(script: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """Run a shell script in a private mount namespace (tmpfs mounts vanish with it)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+# ---- bounded time -------------------------------------------------------------------------
+
+def test_hung_mirror_is_bounded_by_timeout_and_retries_and_says_what_it_waits_for(srv, tmp_path):
+    with HostileServer(srv) as server:
+        server.rules["repodata/repomd.xml"] = "hang"
+        start = time.monotonic()
+        out = ha_bundle("resolve", _manifest(tmp_path, server.url), "--timeout", "1", "--retries", "2",
+                        cache=tmp_path / "cache", timeout=60)
+        took = time.monotonic() - start
+    _clean(out, exitcodes.NETWORK)
+    assert took < 20, took  # 3 tries x 1 s + waits of 1 and 2 s, plus start-up
+    assert "no answer for 1 s" in out.stderr and "retry 1/2" in out.stderr and "retry 2/2" in out.stderr
+    assert "gave up on" in out.stderr and "repomd.xml" in out.stderr
+
+
+def test_stalled_rpm_body_is_bounded_by_the_per_repo_deadline(srv, tmp_path):
+    with HostileServer(srv) as server:
+        server.rules[LIBNL3] = "drip"  # one byte a second: never a read timeout
+        start = time.monotonic()
+        out = ha_bundle("fetch", _manifest(tmp_path, server.url), "--out", tmp_path / "dist", "--deadline", "4",
+                        cache=tmp_path / "cache", timeout=60)
+        took = time.monotonic() - start
+    _clean(out, exitcodes.NETWORK)
+    assert took < 30, took
+    assert "per-repo deadline of 4 s" in out.stderr
+    assert not (tmp_path / "dist" / "el7").exists()
+
+
+def test_progress_lines_are_printed_without_a_terminal(srv, tmp_path):
+    env_before = os.environ.get("HA_BUNDLE_PROGRESS_SECONDS")
+    os.environ["HA_BUNDLE_PROGRESS_SECONDS"] = "0"
+    try:
+        out = ha_bundle("build", _manifest(tmp_path, str(srv)), "--out", tmp_path / "dist", cache=tmp_path / "cache")
+    finally:
+        if env_before is None:
+            os.environ.pop("HA_BUNDLE_PROGRESS_SECONDS")
+        else:
+            os.environ["HA_BUNDLE_PROGRESS_SECONDS"] = env_before
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^fetch: \d+/\d+ files, [\d.]+ MB/[\d.]+ MB \(\d+ s\)$", out.stderr, re.M), out.stderr
+    assert re.search(r"^assemble ha-installer-el7.run: compressing: ", out.stderr, re.M), out.stderr
+
+
+# ---- every failure is a message -------------------------------------------------------------
+
+def test_usage_errors_have_their_own_code():
+    out = ha_bundle("build", "--no-such-flag")
+    assert out.returncode == exitcodes.USAGE != exitcodes.UNSATISFIABLE
+    assert "No such option" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_out_is_an_existing_file(srv, tmp_path):
+    (tmp_path / "dist").write_text("not a directory")
+    out = ha_bundle("fetch", _manifest(tmp_path, str(srv)), "--out", tmp_path / "dist", cache=tmp_path / "cache")
+    _clean(out, exitcodes.FILESYSTEM)
+    assert "exists and is not a directory" in out.stderr
+    assert (tmp_path / "dist").read_text() == "not a directory"
+
+
+def test_out_is_a_dangling_symlink(srv, tmp_path):
+    (tmp_path / "dist").symlink_to(tmp_path / "nowhere")
+    out = ha_bundle("build", _manifest(tmp_path, str(srv)), "--out", tmp_path / "dist", cache=tmp_path / "cache")
+    _clean(out, exitcodes.FILESYSTEM)
+    assert "dangling symlink" in out.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_out_target_is_a_symlink_and_what_it_points_to_is_kept(srv, tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "data").write_text("keep me")
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "el7").symlink_to(precious)
+    out = ha_bundle("build", _manifest(tmp_path, str(srv)), "--out", tmp_path / "dist", cache=tmp_path / "cache")
+    _clean(out, exitcodes.FILESYSTEM)
+    assert "is a symlink; refusing to replace it" in out.stderr
+    assert (precious / "data").read_text() == "keep me"
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["el7"]
+
+
+def test_read_only_out(srv, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    manifest = _manifest(tmp_path, str(srv))
+    out = _in_mount_ns(f"mount -t tmpfs -o ro tmpfs {ro} && {sys.executable} -m builder build {manifest} "
+                       f"--out {ro}/dist --cache {tmp_path}/cache")
+    _clean(out, exitcodes.FILESYSTEM)
+    assert "read-only file system" in out.stderr
+
+
+@pytest.mark.parametrize("full", ["out", "cache"])
+def test_disk_full_during_fetch_or_assembly(srv, tmp_path, full):
+    small = tmp_path / "small"
+    small.mkdir()
+    manifest = _manifest(tmp_path, str(srv))
+    out_dir = f"{small}/dist" if full == "out" else f"{tmp_path}/dist"
+    cache = f"{small}/cache" if full == "cache" else f"{tmp_path}/cache"
+    out = _in_mount_ns(f"mount -t tmpfs -o size=48k tmpfs {small} && {sys.executable} -m builder build {manifest} "
+                       f"--out {out_dir} --cache {cache}; rc=$?; ls -A {small} {small}/dist 2>/dev/null; exit $rc")
+    _clean(out, exitcodes.DISK_FULL)
+    assert "no space left on the disk" in out.stderr
+    assert "truncated or damaged" not in out.stderr
+    assert ".hb-" not in out.stdout, out.stdout  # no staging or assembly directory left behind
+
+
+def test_target_name_too_long_is_refused_by_resolve_already(srv, tmp_path):
+    path = _manifest(tmp_path, str(srv))
+    path.write_text(path.read_text().replace('name = "el7"', f'name = "{"t" * 300}"'))
+    out = ha_bundle("resolve", path, cache=tmp_path / "cache")
+    _clean(out, exitcodes.INPUT)
+    assert "target.name" in out.stderr and "at most 64 characters" in out.stderr
+
+
+def test_deeply_nested_manifest(tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    out = ha_bundle("resolve", path)
+    _clean(out, exitcodes.INPUT)
+    assert "nested deeper than" in out.stderr
+
+
+def test_huge_manifest_gives_a_short_error(srv, tmp_path):
+    names = [f"p{i}" for i in range(200_000)]
+    path = _manifest(tmp_path, str(srv))
+    path.write_text(path.read_text().replace('packages = ["keepalived", "libnl3"]', f"packages = {json.dumps(names)}"))
+    out = ha_bundle("resolve", path, cache=tmp_path / "cache")
+    _clean(out, exitcodes.INPUT)
+    assert len(out.stderr) < 2000, len(out.stderr)
+
+
+def test_many_unknown_names_print_a_bounded_list(srv, tmp_path):
+    path = _manifest(tmp_path, str(srv))
+    names = [f"nosuch{i}" for i in range(3000)]
+    path.write_text(path.read_text().replace('packages = ["keepalived", "libnl3"]', f"packages = {json.dumps(names)}"))
+    out = ha_bundle("resolve", path, cache=tmp_path / "cache")
+    assert out.returncode == exitcodes.UNSATISFIABLE, out.stderr
+    assert "... and 2950 more" in out.stderr and len(out.stderr) < 20_000
+
+
+def test_empty_baseline_list_is_refused(srv, tmp_path):
+    out = ha_bundle("resolve", _manifest(tmp_path, str(srv), baseline=[]), cache=tmp_path / "cache")
+    _clean(out, exitcodes.INPUT)
+    assert "baseline.packages" in out.stderr and "non-empty" in out.stderr
+
+
+def test_unexpected_errors_are_one_sentence_and_code_70():
+    message, code = exitcodes.describe(ZeroDivisionError("division by zero"))
+    assert code == exitcodes.INTERNAL and "a bug" in message and "ZeroDivisionError" in message
+    message, code = exitcodes.describe(OSError(36, "File name too long", "/x/" + "y" * 300))
+    assert code == exitcodes.FILESYSTEM and "a file name is too long" in message
+
+
+def test_docs_print_the_exit_code_table():
+    assert exitcodes.table_markdown() in (REPO_ROOT / "docs" / "build.md").read_text()
+
+
+# ---- checks before any fetch --------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ["gpgkey", "zstd", "os_ids"])
+def test_local_mistakes_are_found_before_any_request(srv, tmp_path, case):
+    with HostileServer(srv) as server:
+        manifest = _manifest(tmp_path, server.url)
+        text = manifest.read_text()
+        args = ["build", manifest, "--out", tmp_path / "dist"]
+        if case == "gpgkey":
+            text = text.replace(f'baseurl = "{server.url}/el7/base"',
+                                f'baseurl = "{server.url}/el7/base"\ngpgkey = "no-such-key.asc"')
+        elif case == "zstd":
+            args += ["--compression", "zstd"]
+        else:
+            text = text.replace('os_ids = ["centos"', 'os_ids = ["centos\\nrm -rf /"')
+        manifest.write_text(text)
+        out = ha_bundle(*args, cache=tmp_path / "cache")
+        assert server.requests == []
+    _clean(out, exitcodes.INPUT)
+    assert {"gpgkey": "[gpgkey-missing]", "zstd": "[zstd-not-on-target]", "os_ids": "target.os_ids"}[case] in out.stderr
+
+
+# ---- crash-safe outputs -------------------------------------------------------------------
+
+def _start_fetch(tmp_path: Path, manifest: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), HA_BUNDLE_CACHE=str(tmp_path / "cache"))
+    return subprocess.Popen([sys.executable, "-m", "builder", "build", str(manifest), "--out", str(tmp_path / "dist")],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(predicate, seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_staging_left_by_a_killed_run_is_removed(srv, tmp_path, sig):
+    with HostileServer(srv) as server:
+        server.rules[LIBNL3] = "hang"
+        manifest = _manifest(tmp_path, server.url)
+        proc = _start_fetch(tmp_path, manifest)
+        _wait_for(lambda: list((tmp_path / "dist").glob(".hb-stage-*")))
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        left = list((tmp_path / "dist").glob(".hb-*"))
+        if sig == signal.SIGTERM:
+            assert proc.returncode == exitcodes.INTERRUPTED and left == []
+            return
+        assert left, "kill -9 leaves the staging directory (nothing can run)"
+        del server.rules[LIBNL3]
+        out = ha_bundle("build", manifest, "--out", tmp_path / "dist", cache=tmp_path / "cache")
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["el7", "ha-installer-el7.run"]
+
+
+def test_assembly_dir_of_a_dead_process_is_removed(srv, tmp_path):
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    code = ("import os, signal, sys; from pathlib import Path; from builder import outputs; "
+            "d = outputs.owned_dir(Path(sys.argv[1]), outputs.ASSEMBLE_PREFIX); "
+            "(d / 'meta.tar.c').write_bytes(b'x' * 100000); os.kill(os.getpid(), signal.SIGKILL)")
+    subprocess.run([sys.executable, "-c", code, str(dist)], env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert list(dist.glob(".hb-assemble-*"))
+    out = ha_bundle("build", _manifest(tmp_path, str(srv)), "--out", dist, cache=tmp_path / "cache")
+    assert out.returncode == 0, out.stderr
+    assert not list(dist.glob(".hb-*"))
+
+
+def _lock_digest_in_run(run: Path) -> str:
+    from builder import runfile
+
+    return runfile.read_header(run)["HB_LOCK_SHA256"]
+
+
+def test_kill_between_run_and_lock_is_completed_by_the_next_run(srv, tmp_path):
+    """kill -9 after the journal is written and the new .run moved in, before its lock: the next run finishes."""
+    import hashlib
+
+    dist = tmp_path / "dist"
+    manifest = _manifest(tmp_path, str(srv))
+    first = ha_bundle("build", manifest, "--out", dist, cache=tmp_path / "cache")
+    assert first.returncode == 0, first.stderr
+    code = ("import os, signal, sys; from pathlib import Path; from builder import outputs, plan\n"
+            "def dying(out, data):\n"
+            "    run = out / str(data['stage']) / str(data['run'])\n"
+            "    os.replace(run, out / str(data['run'])); os.kill(os.getpid(), signal.SIGKILL)\n"
+            "outputs._apply = dying\n"
+            "plan.build_manifest(Path(sys.argv[1]), Path(sys.argv[2]), cache_dir=Path(sys.argv[3]))")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), SOURCE_DATE_EPOCH="1800000000")  # a different lock
+    died = subprocess.run([sys.executable, "-c", code, str(manifest), str(dist), str(tmp_path / "cache")], env=env,
+                          capture_output=True, text=True)
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    run, lock_path = dist / "ha-installer-el7.run", dist / "el7" / "bundle.lock.json"
+    assert _lock_digest_in_run(run) != hashlib.sha256(lock_path.read_bytes()).hexdigest()  # torn, for now
+    assert list(dist.glob(".hb-commit-el7.json"))
+    from builder import outputs
+
+    outputs.prepare_out(dist, "el7")  # what every fetch and build does first
+    assert _lock_digest_in_run(run) == hashlib.sha256(lock_path.read_bytes()).hexdigest()
+    assert not list(dist.glob(".hb-*"))
+    assert ha_bundle("verify", run).returncode == 0
