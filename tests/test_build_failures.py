@@ -310,3 +310,33 @@ def test_kill_between_run_and_lock_is_completed_by_the_next_run(srv, tmp_path):
     assert _lock_digest_in_run(run) == hashlib.sha256(lock_path.read_bytes()).hexdigest()
     assert not list(dist.glob(".hb-*"))
     assert ha_bundle("verify", run).returncode == 0
+
+
+# ---- reproducible anywhere ----------------------------------------------------------------
+
+def test_same_run_from_another_checkout_path_and_a_mirror(fixture_repos, tmp_path):
+    """The lock names repo ids and relative locations only; paths and mirrors go to the build record."""
+    here = ha_bundle("build", REPO_ROOT / "manifests" / "demo.toml", "--out", tmp_path / "a", cache=tmp_path / "c1")
+    assert here.returncode == 0, here.stderr
+    elsewhere = tmp_path / "somewhere" / "else" / "checkout"
+    for part in ("builder", "stubs", "manifests"):
+        shutil.copytree(REPO_ROOT / part, elsewhere / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(fixture_repos / "el7" / "local", elsewhere / "build" / "fixture-repos" / "el7" / "local")
+    mirror = tmp_path / "mirror"
+    shutil.copytree(fixture_repos / "el7", mirror)
+    env = dict(os.environ, PYTHONPATH=str(elsewhere), HA_BUNDLE_CACHE=str(tmp_path / "c2"))
+    there = subprocess.run([sys.executable, "-m", "builder", "build", "manifests/demo.toml", "--out", str(tmp_path / "b"),
+                            "--mirror", f"base=file://{mirror}/base", "--mirror", f"updates={mirror}/updates",
+                            "--mirror", f"mysql57-community={mirror}/mysql57-community"],
+                           cwd=elsewhere, env=env, text=True, capture_output=True)
+    assert there.returncode == 0, there.stderr
+    line_a = here.stdout.strip().splitlines()[-1]
+    line_b = there.stdout.strip().splitlines()[-1]
+    assert line_a.split()[0] == line_b.split()[0], (line_a, line_b)  # the same sha256
+    summed = subprocess.run(["sha256sum", str(tmp_path / "a" / "ha-installer-demo.run")], capture_output=True, text=True)
+    assert summed.stdout.strip() == line_a  # printed exactly as sha256sum prints it
+    record = json.loads((tmp_path / "b" / "demo" / "build-record.json").read_text())
+    assert [r["baseurl"] for r in record["repos"]][0] == f"file://{mirror}/base"
+    assert record["code"].startswith(str(elsewhere))
+    lock_text = (tmp_path / "b" / "demo" / "bundle.lock.json").read_text()
+    assert str(tmp_path) not in lock_text and str(REPO_ROOT) not in lock_text

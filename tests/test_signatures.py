@@ -85,3 +85,54 @@ def test_missing_key_file_is_a_clear_error(signed_repos, tmp_path):
     out = _fetch(tmp_path, _manifest(tmp_path, url, tmp_path / "no-such.asc"))
     assert out.returncode == 1
     assert "gpgkey" in out.stderr and "does not exist" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def signed_local(fixture_repos: Path, tmp_path_factory):
+    """el7 repos as they are, plus a local_rpms directory whose keepalived 2.0.20 is signed with key A."""
+    tmp = tmp_path_factory.mktemp("signed-local")
+    key_a = _gpg_key(tmp / "gpg-a", "hblocala")
+    key_b = _gpg_key(tmp / "gpg-b", "hblocalb")
+    shutil.copytree(fixture_repos / "el7" / "local", tmp / "signed")
+    shutil.copytree(fixture_repos / "el7" / "local", tmp / "unsigned")
+    rpms = sorted(str(p) for p in (tmp / "signed").glob("*.rpm"))
+    subprocess.run(["rpmsign", "--addsign", "--define", "_gpg_name hblocala", "--define", f"_gpg_path {tmp / 'gpg-a'}",
+                    "--define", "__gpg /usr/bin/gpg", *rpms], check=True, capture_output=True,
+                   env=dict(os.environ, GNUPGHOME=str(tmp / "gpg-a")))
+    return fixture_repos, tmp, key_a, key_b
+
+
+def _local_manifest(tmp_path: Path, repos: Path, local: Path, key: Path | None) -> Path:
+    m = write_manifest(tmp_path, "el7", {"base": str(repos / "el7" / "base"), "updates": str(repos / "el7" / "updates")},
+                       ["keepalived = 2.0.20"], local=str(local))
+    if key is not None:
+        m.write_text(m.read_text().replace("local_rpms = ", f'local_rpms_gpgkey = "{key}"\nlocal_rpms = '))
+    return m
+
+
+def test_local_rpms_signed_by_the_given_key_pass(signed_local, tmp_path):
+    repos, tmp, key_a, _ = signed_local
+    out = _fetch(tmp_path, _local_manifest(tmp_path, repos, tmp / "signed", key_a))
+    assert out.returncode == 0, out.stderr
+    assert "UNSIGNED" not in out.stderr
+
+
+@pytest.mark.parametrize("which", ["signed", "unsigned"])
+def test_local_rpms_not_signed_by_the_given_key_are_refused(signed_local, tmp_path, which):
+    repos, tmp, key_a, key_b = signed_local
+    out = _fetch(tmp_path, _local_manifest(tmp_path, repos, tmp / which, key_b if which == "signed" else key_a))
+    assert out.returncode == 1, out.stderr
+    assert "keepalived-2.0.20-1.el7.x86_64 (repo @local)" in out.stderr
+    assert not (tmp_path / "dist" / "el7").exists()
+
+
+def test_local_rpms_without_a_key_are_listed_loudly_as_unsigned(signed_local, tmp_path):
+    repos, tmp, _, _ = signed_local
+    out = _fetch(tmp_path, _local_manifest(tmp_path, repos, tmp / "unsigned", None))
+    assert out.returncode == 0, out.stderr
+    assert "WARNING: 1 local RPMs are NOT signature-checked" in out.stderr
+    assert "UNSIGNED keepalived-2.0.20-1.el7.x86_64.rpm" in out.stderr
+    import json
+
+    record = json.loads((tmp_path / "dist" / "el7" / "build-record.json").read_text())
+    assert record["unsigned_local_rpms"] == ["keepalived-2.0.20-1.el7.x86_64.rpm"]
