@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+from builder import rpmheader
 from builder.errors import RepoError
 
 # rpm's own name/version/release characters (plus '^' and '~' of versions); never a shell metachar
@@ -94,30 +94,22 @@ def rpm_filename(name: str, version: str, release: str, arch: str) -> str:
     return f"{name}-{version}-{release}.{arch}.rpm"
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return "" if value is None else str(value)
-
-
 def header_nevra(path: Path) -> tuple[str, str, str, str, str]:
-    """(name, epoch, version, release, arch) as the RPM file's own header says."""
-    import rpmfile
-
-    with rpmfile.open(str(path)) as rpm:
-        h = rpm.headers
+    """(name, epoch, version, release, arch) as the RPM file's own header says (ValueError if unreadable)."""
+    h = rpmheader.read(path)
     epoch = h.get("serial", h.get("epoch"))  # rpmfile names RPMTAG_EPOCH (1003) "serial"
-    epoch_text = "0" if epoch in (None, b"", "") else _text(epoch[0] if isinstance(epoch, list) else epoch)
-    arch = "src" if h.get("sourcepackage") else _text(h.get("arch"))
-    return _text(h.get("name")), epoch_text, _text(h.get("version")), _text(h.get("release")), arch
+    epoch_text = "0" if epoch in (None, b"", "") else rpmheader.text(epoch[0] if isinstance(epoch, list) else epoch)
+    arch = "src" if h.get("sourcepackage") else rpmheader.text(h.get("arch"))
+    t = rpmheader.text
+    return t(h.get("name")), epoch_text, t(h.get("version")), t(h.get("release")), arch
 
 
 def header_mismatch(path: Path, name: str, epoch: str, version: str, release: str, arch: str) -> str:
     """'' when the RPM's header carries exactly this NEVRA, else what differs."""
     try:
         got = header_nevra(path)
-    except Exception as exc:  # noqa: BLE001 - rpmfile raises assorted errors on damaged files
-        return f"its RPM header cannot be read ({type(exc).__name__}: {exc})"
+    except ValueError as exc:
+        return f"its RPM header cannot be read ({exc})"
     want = (name, epoch or "0", version, release, arch)
     if got != want:
         fields = ("name", "epoch", "version", "release", "arch")
