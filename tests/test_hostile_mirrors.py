@@ -168,9 +168,11 @@ def test_purl_components_are_percent_encoded():
     assert sbom["components"][0]["purl"] == "pkg:rpm/libstdc%2B%2B@4.8.5-44.el7?arch=x86_64&epoch=1"
 
 
-def test_redirect_to_another_place_is_not_followed(srv, tmp_path):
-    with HostileServer(srv) as server:
-        server.rules["repodata/repomd.xml"] = 301
+def test_redirect_to_another_host_is_not_followed(srv, tmp_path):
+    with HostileServer(srv) as server, HostileServer(srv, host="127.0.0.2") as other:
+        server.rules["repodata/repomd.xml"] = f"redirect:{other.url}"
         out = ha_bundle("resolve", _manifest(tmp_path, server.url), cache=tmp_path / "cache")
+        assert other.requests == []
     assert out.returncode == 1, out.stderr
+    assert "redirects to" in out.stderr and "not followed" in out.stderr
     assert "Traceback" not in out.stderr
