@@ -25,7 +25,7 @@ from builder import rpmheader
 from builder.closure import PackageFacts
 from builder.errors import ResolveError
 from builder.manifest import Baseline, Install, Manifest, PackageSpec
-from builder.modularity import ModuleIndex, Visibility, normalise_nevra, visibility
+from builder.modularity import ModuleIndex, Visibility, host_module_changes, normalise_nevra, visibility
 from builder.repos import RepoMetadata, file_digest
 
 LOCAL_REPO_ID = "@local"
@@ -77,6 +77,8 @@ class Resolution:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     testcase: str = ""
+    # el8+: module states the host's dnf must get (modularity.host_module_changes)
+    host_modules: dict[str, list[str]] = field(default_factory=lambda: {"enable": [], "disable": []})
     # facts for the closure proof, read from the loaded metadata (not part of the JSON plan)
     world: "WorldSource | None" = field(default=None, repr=False, compare=False)
 
@@ -88,6 +90,7 @@ class Resolution:
             "baseline_removals": self.baseline_removals,
             "baseline": self.baseline,
             "bootstrap": [p.to_json() for p in self.bootstrap],
+            "host_modules": self.host_modules,
             "problems": self.problems,
             "warnings": self.warnings,
         }
@@ -545,7 +548,11 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     tp.finish_loading(manifest.modules)
     if cache_paths and not use_cache:
         tp.write_cache(cache_paths)
-    return solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
+    result = solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
+    if tp.modules.streams and not result.problems:
+        carried = [(p.name, normalise_nevra(p.name, p.epoch, p.version, p.release, p.arch)) for p in result.packages]
+        result.host_modules = host_module_changes(tp.modules, manifest.modules, carried)
+    return result
 
 
 def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Install,
