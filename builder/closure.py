@@ -147,33 +147,39 @@ class World:
         self.pool.setarch(basearch)
         self.repo = self.pool.add_repo("world")
         self.facts: dict[int, PackageFacts] = {}
-        self._deps: dict[str, Any] = {}
+        self._ids: dict[str, int] = {}  # dependency text -> libsolv id (ints: no wrapper objects)
+        self._providers: dict[int, frozenset[int]] = {}
+        provides, obsoletes = solv.SOLVABLE_PROVIDES, solv.SOLVABLE_OBSOLETES
         for facts in packages:
             s = self.repo.add_solvable()
             s.name, s.evr, s.arch = facts.name, facts.evr, facts.arch
-            s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(facts.name).Rel(solv.REL_EQ, self.pool.Dep(facts.evr)))
+            s.add_deparray(provides, self.dep_id(f"{facts.name} = {facts.evr}"))
             for text in facts.provides + facts.files:
-                s.add_deparray(solv.SOLVABLE_PROVIDES, self.dep(text))
+                s.add_deparray(provides, self.dep_id(text))
             for text in facts.obsoletes:
-                s.add_deparray(solv.SOLVABLE_OBSOLETES, self.dep(text))
+                s.add_deparray(obsoletes, self.dep_id(text))
             self.facts[s.id] = facts
         self.repo.internalize()
         self.pool.createwhatprovides()
 
-    def dep(self, text: str) -> Any:
-        dep = self._deps.get(text)
-        if dep is None:
+    def dep_id(self, text: str) -> int:
+        dep_id = self._ids.get(text)
+        if dep_id is None:
             match = _PLAIN_DEP.match(text.strip())
             if match is None:
                 raise ValueError(f"cannot parse dependency {text!r}")
-            dep = self.pool.Dep(match.group("name"))
+            dep_id = self.pool.str2id(match.group("name"))
             if match.group("op"):
-                dep = dep.Rel(_REL[match.group("op")], self.pool.Dep(match.group("evr")))
-            self._deps[text] = dep
-        return dep
+                dep_id = self.pool.rel2id(dep_id, self.pool.str2id(match.group("evr")), _REL[match.group("op")])
+            self._ids[text] = dep_id
+        return dep_id
 
-    def providers(self, text: str) -> set[int]:
-        return {s.id for s in self.pool.whatprovides(self.dep(text))}
+    def providers(self, text: str) -> frozenset[int]:
+        dep_id = self.dep_id(text)
+        found = self._providers.get(dep_id)
+        if found is None:
+            found = self._providers[dep_id] = frozenset(s.id for s in self.pool.whatprovides(dep_id))
+        return found
 
     def holds(self, node: Any, exclude: int = 0) -> bool:
         """Is a (rich) dependency met by the world? ``exclude``: a package's own id (conflicts)."""
@@ -205,7 +211,7 @@ class World:
         raise ValueError("'with'/'without' take simple dependencies")
 
     def obsoleters_of(self, facts: PackageFacts) -> list[PackageFacts]:
-        target = self.pool.Dep(facts.name).Rel(solv.REL_EQ, self.pool.Dep(facts.evr))
+        target = self.dep_id(f"{facts.name} = {facts.evr}")
         return [self.facts[s.id] for s in self.pool.whatmatchesdep(solv.SOLVABLE_OBSOLETES, target)
                 if s.name != facts.name]
 
@@ -240,7 +246,7 @@ def prove(basearch: str, baseline: list[PackageFacts], carried: list[PackageFact
                 proof.failures.append(f"baseline package {p.nevra} comes from repo {p.origin}, "
                                       f"not from [baseline] repos ({', '.join(sorted(allowed_repos))})")
     # 2. what leaves the host: upgraded (same name) or obsoleted by a carried package
-    lookup = World(basearch, carried)
+    lookup = World(basearch, [p for p in carried if p.obsoletes])
     upgraded = {p.nevra for p in baseline if p.name in carried_names}
     obsoleted: dict[str, str] = {}
     for p in baseline:
@@ -258,45 +264,50 @@ def prove(basearch: str, baseline: list[PackageFacts], carried: list[PackageFact
         if _norm(nevra) not in listed_rm:
             proof.failures.append(f"{by} obsoletes baseline package {nevra}, but the plan does not list it "
                                   f"as replaced")
-    # 3. the host before: what is already broken there is not the bundle's doing
-    before = set(_problems(World(basearch, baseline)))
-    for problem in sorted(before):
-        proof.notes.append(f"already unmet on the modelled host: {problem}")
-    # 4. the final world: every requires met, no conflicts
+    # 3. the final world: every requires met, no conflicts
     gone = upgraded | set(obsoleted)
     world = World(basearch, [p for p in baseline if p.nevra not in gone] + list(carried))
-    for problem in _problems(world):
-        if problem not in before:
-            proof.failures.append(problem)
+    problems = _problems(world)
+    # 4. what was already broken on the host before is not the bundle's doing
+    baseline_nevras = {p.nevra for p in baseline}
+    if any(nevra in baseline_nevras for nevra, _ in problems):
+        before = set(_problems(World(basearch, baseline)))
+        proof.notes += [f"already unmet on the modelled host: {text}" for text in sorted(t for _, t in before)]
+        problems = [p for p in problems if p not in before]
+    proof.failures += [text for _, text in problems]
     proof.checked_packages = len(carried)
     proof.checked_requires = sum(1 for p in world.facts.values() for r in p.requires if not _skip(r))
     return proof
 
 
-def _problems(world: World) -> list[str]:
-    """Every unmet Requires and every Conflicts that matches, as sentences."""
+def _problems(world: World) -> list[tuple[str, str]]:
+    """Every unmet Requires and every Conflicts that matches: (nevra, sentence)."""
     out = []
+    met: dict[str, bool | str] = {}  # requires text -> met, or why it cannot be read
     for sid, p in world.facts.items():
         for req in p.requires:
             if _skip(req):
                 continue
-            try:
-                met = world.holds(_parse(req))
-            except ValueError as exc:
-                out.append(f"{p.nevra} needs {req}: cannot read this dependency ({exc})")
+            ok = met.get(req)
+            if ok is None:
+                try:
+                    ok = met[req] = world.holds(_parse(req))
+                except ValueError as exc:
+                    ok = met[req] = str(exc)
+            if ok is True:
                 continue
-            if not met:
-                out.append(f"{p.nevra} needs {req}, and nothing in baseline + bundle provides it")
+            why = f": cannot read this dependency ({ok})" if ok else ", and nothing in baseline + bundle provides it"
+            out.append((p.nevra, f"{p.nevra} needs {req}{why}"))
         for con in p.conflicts:
             try:
                 clash = world.holds(_parse(con), exclude=sid)
             except ValueError as exc:
-                out.append(f"{p.nevra} conflicts with {con}: cannot read this dependency ({exc})")
+                out.append((p.nevra, f"{p.nevra} conflicts with {con}: cannot read this dependency ({exc})"))
                 continue
             if clash:
                 others = [] if con.startswith("(") else sorted(world.facts[i].nevra for i in world.providers(con) - {sid})
-                out.append(f"{p.nevra} conflicts with {con}" + (f" ({', '.join(others)})" if others else "")
-                           + ", which is installed too")
+                out.append((p.nevra, f"{p.nevra} conflicts with {con}" + (f" ({', '.join(others)})" if others else "")
+                            + ", which is installed too"))
     return out
 
 

@@ -56,6 +56,8 @@ def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], met
         # ids and repomd digests only: the baseurl (checkout path, --mirror) is in the build record
         "repos": [{"id": meta.repo.id, "repomd_sha256": meta.repomd_sha256} for meta in metas],
         "modules": {"enable": [f"{n}:{s}" for n, s in m.modules.enable], "disable": list(m.modules.disable)},
+        # what onsite install writes to /etc/dnf/modules.d (journalled, undone by uninstall)
+        "host_modules": res.host_modules,
         "packages": [_entry(p) for p in packages],
         "baseline": res.baseline,
         "baseline_upgrades": [_entry(p) for p in upgrades],

@@ -25,7 +25,7 @@ from builder.closure import PackageFacts
 from builder.containment import rpm_filename
 from builder.errors import ResolveError
 from builder.manifest import Baseline, Install, Manifest, PackageSpec
-from builder.modularity import ModuleIndex, Visibility, normalise_nevra, visibility
+from builder.modularity import ModuleIndex, Visibility, host_module_changes, normalise_nevra, visibility
 from builder.repos import RepoMetadata, file_digest
 
 LOCAL_REPO_ID = "@local"
@@ -78,6 +78,8 @@ class Resolution:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     testcase: str = ""
+    # el8+: module states the host's dnf must get (modularity.host_module_changes)
+    host_modules: dict[str, list[str]] = field(default_factory=lambda: {"enable": [], "disable": []})
     # facts for the closure proof, read from the loaded metadata (not part of the JSON plan)
     world: "WorldSource | None" = field(default=None, repr=False, compare=False)
 
@@ -89,6 +91,7 @@ class Resolution:
             "baseline_removals": self.baseline_removals,
             "baseline": self.baseline,
             "bootstrap": [p.to_json() for p in self.bootstrap],
+            "host_modules": self.host_modules,
             "problems": self.problems,
             "warnings": self.warnings,
         }
@@ -107,6 +110,7 @@ class TargetPool:
         self.local_files: dict[int, Path] = {}
         self.modules = ModuleIndex()
         self.file_deps: list[int] = []
+        self.visible: list[int] | None = None  # modularity: ids not hidden (None: all)
 
     # -- loading ---------------------------------------------------------------------------
     def add_rpmmd(self, meta: RepoMetadata, priority: int = 99) -> None:
@@ -219,10 +223,19 @@ class TargetPool:
         self.pool.createwhatprovides()
         vis = visibility(self.modules, module_choice)
         if vis.modular:
-            considered = [s.id for s in self.pool.solvables_iter()
-                          if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos)]
-            self.pool.set_considered_list(considered)
+            # applied as libsolv's considered map only once @System exists (install_system):
+            # the binding sizes that map once, so solvables added later would be written past it
+            self.visible = [s.id for s in self.pool.solvables_iter()
+                            if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos)]
         return vis
+
+    def allowed_ids(self, repos: tuple[str, ...]) -> set[int] | None:
+        """Solvables a solve before install_system may use: visible, and in ``repos`` if given."""
+        if not repos and self.visible is None:
+            return None
+        visible = set(self.visible) if self.visible is not None else None
+        return {s.id for s in self.pool.solvables_iter()
+                if (not repos or s.repo.name in repos) and (visible is None or s.id in visible)}
 
     @staticmethod
     def _nevra(s: Any) -> str:
@@ -257,13 +270,13 @@ class TargetPool:
                 s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(path))
         system.internalize()
         self.pool.installed = system
-        considered = self.pool.get_considered_list()
-        self.pool.createwhatprovides()
-        if considered:
-            self.pool.set_considered_list(list(considered) + [s.id for s in system.solvables_iter()])
+        if self.visible is not None:  # the first and only set_considered_list: sized for every solvable
+            self.pool.set_considered_list(self.visible + [s.id for s in system.solvables_iter()])
+        self.pool.createwhatprovides()  # after the considered map: whatprovides leaves hidden ones out
 
     # -- solving ----------------------------------------------------------------------------
     def select(self, spec: PackageSpec, names_only: bool = False) -> Any:
+        """Packages named by spec; unless names_only, packages providing it when none is named."""
         flags = solv.Selection.SELECTION_NAME | solv.Selection.SELECTION_DOTARCH
         text = str(spec)
         if spec.op:
@@ -273,32 +286,35 @@ class TargetPool:
             sel = self.pool.select(text, solv.Selection.SELECTION_PROVIDES | solv.Selection.SELECTION_REL)
         return sel
 
-    def solve(self, specs: list[PackageSpec], only_repos: tuple[str, ...] = (),
-              exact_names: bool = False) -> tuple[Any, Any, list[Any], list[str]]:
-        """Solve all roots in one run; returns (solver, transaction, problems, unmatched).
-
-        only_repos limits what the solver sees (the baseline comes from the OS's own repos only).
-        exact_names: each spec means the package of that name, never a provider or an
-        obsoleter (the baseline: a host has exactly what it names).
-        """
-        if only_repos:
-            saved = list(self.pool.get_considered_list())
-            allowed = set(saved) if saved else None
-            self.pool.set_considered_list([s.id for s in self.pool.solvables_iter()
-                                           if s.repo.name in only_repos and (allowed is None or s.id in allowed)])
-            try:
-                return self.solve(specs, exact_names=exact_names)
-            finally:
-                self.pool.set_considered_list(saved)
+    def solve_baseline(self, specs: list[PackageSpec], repos: tuple[str, ...]) -> tuple[Any, Any, list[Any], list[str]]:
+        """The host as the manifest names it: each name is that very package (never a provider or
+        an obsoleter), everything from ``repos`` (and visible) only, kept there by lock jobs."""
+        allowed = self.allowed_ids(repos)
         jobs: list[Any] = []
         unmatched: list[str] = []
         for spec in specs:
-            sel = self.select(spec, names_only=exact_names)
+            ids = [s.id for s in self.select(spec, names_only=True).solvables() if allowed is None or s.id in allowed]
+            if not ids:
+                where = f" in repos {', '.join(repos)}" if repos else ""
+                unmatched.append(f"no package named {spec.name}{where}; check the name or [baseline] repos")
+                continue
+            jobs.append(self.pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE_ONE_OF,
+                                      self.pool.towhatprovides(ids)))
+        if allowed is not None:
+            locked = [s.id for s in self.pool.solvables_iter() if s.id not in allowed]
+            if locked:
+                jobs.append(self.pool.Job(solv.Job.SOLVER_LOCK | solv.Job.SOLVER_SOLVABLE_ONE_OF,
+                                          self.pool.towhatprovides(locked)))
+        return self._run(jobs, unmatched)
+
+    def solve(self, specs: list[PackageSpec]) -> tuple[Any, Any, list[Any], list[str]]:
+        """Solve all roots in one run; returns (solver, transaction, problems, unmatched)."""
+        jobs: list[Any] = []
+        unmatched: list[str] = []
+        for spec in specs:
+            sel = self.select(spec)
             if sel.isempty():
                 unmatched.append(self.explain_unmatched(spec))
-                continue
-            if exact_names:
-                jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
                 continue
             obsoleters = self.obsoleters_of(sel.solvables())
             if obsoleters:
@@ -309,6 +325,9 @@ class TargetPool:
                                           self.pool.towhatprovides(ids)))
             else:
                 jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
+        return self._run(jobs, unmatched)
+
+    def _run(self, jobs: list[Any], unmatched: list[str]) -> tuple[Any, Any, list[Any], list[str]]:
         solver = self.pool.Solver()
         # like dnf: no vendor change, best candidates obey policy, yum-style obsoletes
         solver.set_flag(solv.Solver.SOLVER_FLAG_ALLOW_VENDORCHANGE, 0)
@@ -530,7 +549,11 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     tp.finish_loading(manifest.modules)
     if cache_paths and not use_cache:
         tp.write_cache(cache_paths)
-    return solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
+    result = solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
+    if tp.modules.streams and not result.problems:
+        carried = [(p.name, normalise_nevra(p.name, p.epoch, p.version, p.release, p.arch)) for p in result.packages]
+        result.host_modules = host_module_changes(tp.modules, manifest.modules, carried)
+    return result
 
 
 def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Install,
@@ -549,7 +572,7 @@ def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Insta
                 f"(the repos that ship a package named in [baseline] packages); write "
                 f"repos = {json.dumps(list(base_repos))} in [baseline] to make this explicit")
         # a baseline name is that very package, never a provider or an obsoleter of it
-        _, trans, problems, unmatched = tp.solve(specs, base_repos, exact_names=True)
+        _, trans, problems, unmatched = tp.solve_baseline(specs, base_repos)
         if problems or unmatched:
             result.problems += [f"baseline: {m}" for m in unmatched]
             result.problems += [f"baseline: {tp.describe_problem(p)}" for p in problems]

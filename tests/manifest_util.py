@@ -55,8 +55,7 @@ def fixture_repo_urls(base_url: str, os_name: str) -> dict[str, str]:
     return {
         "el7": {"base": f"{base_url}/el7/base", "updates": f"{base_url}/el7/updates",
                 "mysql57-community": f"{base_url}/el7/mysql57-community"},
-        "el8": {"baseos": f"{base_url}/el8/baseos", "appstream": f"{base_url}/el8/appstream",
-                "vendor": f"{base_url}/el8/vendor"},
+        "el8": {"baseos": f"{base_url}/el8/baseos", "appstream": f"{base_url}/el8/appstream"},
         "el9": {"baseos": f"{base_url}/el9/baseos", "appstream": f"{base_url}/el9/appstream",
                 "mysql80-community": f"{base_url}/el9/mysql80-community"},
     }[os_name]

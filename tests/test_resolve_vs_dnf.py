@@ -183,7 +183,7 @@ def test_rpm_qa_baseline_with_and_without_mariadb_libs(with_mariadb_libs, repo_u
 
 def test_el8_package_that_needs_a_module_stream(repo_url, tmp_path):
     """dcim-dbtools needs mariadb-server >= 10.5: only with mariadb:10.5 enabled, for both tools."""
-    repos = fixture_repo_urls(repo_url, "el8")
+    repos = dict(fixture_repo_urls(repo_url, "el8"), vendor=f"{repo_url}/el8/vendor")
     install = ["dcim-dbtools"]
     manifest = write_manifest(tmp_path, "el8", repos, install, enable=("mariadb:10.5",))
     ours = run_resolve(manifest, tmp_path / "cache")

@@ -41,10 +41,11 @@ def make_base(root, cachedir, releasever, arch, repos, platform):
     return base
 
 
-def install_exact(base, names=(), nevras=()):
+def install_exact(base, names=(), nevras=(), arch="x86_64"):
     """Baseline names are those very packages (never an obsoleter): the host has what it names."""
     for name in names:
-        pkgs = base.sack.query().available().filter(name=name, arch__neq="src").latest()
+        # the best package of that name for the machine's arch (never the i686 multilib copy)
+        pkgs = base.sack.query().available().filter(name=name, arch=[arch, "noarch"]).latest()
         if not pkgs:
             raise dnf.exceptions.PackageNotFoundError("no package named " + name)
         base.package_install(pkgs[0], strict=True)
@@ -94,7 +95,7 @@ def main():
             if args.baseline_nevra:  # exactly these, no dependency solving (a real host's rpmdb)
                 pkgs = install_exact(b1, nevras=args.baseline_nevra)
             else:
-                install_exact(b1, names=args.baseline)
+                install_exact(b1, names=args.baseline, arch=args.arch)
                 b1.resolve()
                 pkgs = list(b1.transaction.install_set)
             b1.download_packages(pkgs)
