@@ -20,7 +20,7 @@ import pytest
 from builder import exitcodes
 from tests.cli import run as ha_bundle
 from tests.conftest import REPO_ROOT
-from tests.fixtures.hostile import HostileServer
+from tests.fixtures.hostile import HostileServer, el7_copy
 from tests.manifest_util import write_manifest
 
 LIBNL3 = "Packages/libnl3-3.2.28-4.el7.x86_64.rpm"
@@ -28,10 +28,7 @@ LIBNL3 = "Packages/libnl3-3.2.28-4.el7.x86_64.rpm"
 
 @pytest.fixture()
 def srv(fixture_repos: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "srv"
-    shutil.copytree(fixture_repos / "el7" / "base", root / "el7" / "base")
-    shutil.copytree(fixture_repos / "el7" / "updates", root / "el7" / "updates")
-    return root
+    return el7_copy(fixture_repos, tmp_path / "srv")
 
 
 def _manifest(tmp_path: Path, base: str, **kw) -> Path:

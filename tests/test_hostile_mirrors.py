@@ -17,7 +17,7 @@ import pytest
 
 from builder import lock
 from tests.cli import run as ha_bundle
-from tests.fixtures.hostile import HostileServer, edit_package, set_href
+from tests.fixtures.hostile import HostileServer, edit_package, el7_copy, set_href
 from tests.manifest_util import write_manifest
 
 LIBNL3 = "Packages/libnl3-3.2.28-4.el7.x86_64.rpm"
@@ -26,9 +26,7 @@ LIBNL3 = "Packages/libnl3-3.2.28-4.el7.x86_64.rpm"
 @pytest.fixture()
 def srv(fixture_repos: Path, tmp_path: Path) -> Path:
     """A private copy of the el7 repos (tests make it hostile), plus a file outside any repo."""
-    root = tmp_path / "srv"
-    shutil.copytree(fixture_repos / "el7" / "base", root / "el7" / "base")
-    shutil.copytree(fixture_repos / "el7" / "updates", root / "el7" / "updates")
+    root = el7_copy(fixture_repos, tmp_path / "srv")
     (root / "outside").mkdir()
     shutil.copy(root / "el7" / "base" / LIBNL3, root / "outside" / "x.rpm")  # same bytes: the checksum matches
     return root
