@@ -257,9 +257,11 @@ def write_run(run_path: Path, store: list[Member], meta: list[Member], fields: h
         with open(store_tar, "wb") as handle:
             if store:
                 write_tar(store, handle, mtime)
-        ticker = Ticker(f"assemble {run_path.name}: compressing", total_bytes=sum(m.size for m in meta))
+        dirs = _dirs_of(meta)
+        tar_size = sum(512 + m.size + (-m.size % 512) for m in meta) + 512 * len(dirs) + 1024
+        ticker = Ticker(f"assemble {run_path.name}: compressing", total_bytes=tar_size + (-tar_size % 10240))
         with open(meta_comp, "wb") as handle:
-            compress.compress_stream(compress.tar_segments(_dirs_of(meta), meta, mtime), handle,
+            compress.compress_stream(compress.tar_segments(dirs, meta, mtime), handle,
                                      fields.compression, compress.SegmentCache(cache), on_segment=ticker.advance)
         ticker.finish()
         fields = replace(fields, sha256=header.ZERO_DIGEST, store_size=store_tar.stat().st_size,
