@@ -28,7 +28,7 @@ def _manifest_error(m: Manifest, key: str, expected: str, got: object) -> Manife
 
 
 def check_manifest(m: Manifest) -> None:
-    """Header-safe target values, name lengths, key files present (resolve, fetch and build)."""
+    """Header-safe target values, name lengths, local key files present (resolve, fetch and build)."""
     t = m.target
     if len(t.name) > MAX_TARGET_NAME:
         raise _manifest_error(m, "target.name", f"at most {MAX_TARGET_NAME} characters (it names files)",
@@ -46,16 +46,19 @@ def check_manifest(m: Manifest) -> None:
         if local is not None and not local.is_file():
             raise HaBundleError("gpgkey-missing", f"{what}: {url} does not exist", [f"manifest: {m.path}"],
                                 hint="fix the gpgkey path in the manifest (relative to the manifest)")
-    if keys and shutil.which("rpmkeys") is None:
-        raise HaBundleError("rpmkeys-missing", "the manifest names gpgkeys but rpmkeys is not installed",
-                            hint="install rpm on the build host (Debian: apt-get install rpm)")
+
+
+def _gpgkeys_named(m: Manifest) -> bool:
+    return bool(m.install.local_rpms_gpgkey) or any(r.gpgkey for r in m.repos)
 
 
 def check_build(m: Manifest, out: Path, compression: str | None, site: Path | None) -> None:
-    """Everything a fetch or build needs locally: outputs, payload code, compression, site file."""
+    """What a fetch or build needs locally (after check_manifest): tools, outputs, payload code, compression."""
     from builder import bundle
 
-    check_manifest(m)
+    if _gpgkeys_named(m) and shutil.which("rpmkeys") is None:
+        raise HaBundleError("rpmkeys-missing", "the manifest names gpgkeys but rpmkeys is not installed",
+                            hint="install rpm on the build host (Debian: apt-get install rpm)")
     outputs.prepare_out(out, m.target.name)
     if compression is None:
         return
