@@ -174,3 +174,22 @@ def test_redirect_to_another_host_is_not_followed(srv, tmp_path):
     assert out.returncode == 1, out.stderr
     assert "redirects to" in out.stderr and "not followed" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_endless_repomd_is_cut_off_at_its_cap(srv, tmp_path):
+    with HostileServer(srv) as server:
+        server.rules["el7/base/repodata/repomd.xml"] = "endless"
+        out = ha_bundle("resolve", _manifest(tmp_path, server.url), cache=tmp_path / "cache")
+    assert out.returncode == 1, out.stderr
+    assert "larger than the 8388608 bytes" in out.stderr and "Traceback" not in out.stderr
+    assert not list((tmp_path / "cache").rglob(".part-*"))
+
+
+def test_metadata_larger_than_repomd_says_is_refused(srv, tmp_path):
+    repomd = srv / "el7" / "base" / "repodata" / "repomd.xml"
+    text = repomd.read_text()
+    repomd.write_text(re.sub(r'(<data type="primary">.*?<size>)\d+', r"\g<1>100", text, count=1, flags=re.S))
+    with HostileServer(srv) as server:
+        out = ha_bundle("resolve", _manifest(tmp_path, server.url), cache=tmp_path / "cache")
+    assert out.returncode == 1, out.stderr
+    assert "larger than the 100 bytes its metadata declares" in out.stderr
