@@ -181,8 +181,10 @@ def finish_pending(out: Path) -> None:
             continue
         if not isinstance(data, dict) or _alive(data) or "target" not in data or "stage" not in data:
             continue
-        if "/" in str(data["stage"]) or "/" in str(data["target"]) or "/" in str(data.get("run", "")):
-            journal.unlink(missing_ok=True)
+        stage, target, run = str(data["stage"]), str(data["target"]), str(data.get("run") or "")
+        if ("/" in stage + target + run or not stage.startswith(STAGE_PREFIX) or target.startswith(".")
+                or (run and run != run_name(target))):
+            journal.unlink(missing_ok=True)  # not one of ours: never act on it
             continue
         _apply(out, data)
         journal.unlink(missing_ok=True)
