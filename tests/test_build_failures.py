@@ -337,3 +337,29 @@ def test_same_run_from_another_checkout_path_and_a_mirror(fixture_repos, tmp_pat
     assert record["code"].startswith(str(elsewhere))
     lock_text = (tmp_path / "b" / "demo" / "bundle.lock.json").read_text()
     assert str(tmp_path) not in lock_text and str(REPO_ROOT) not in lock_text
+
+
+def test_kill_during_assembly_leaves_the_published_pair_alone(srv, tmp_path):
+    """Assembly happens inside the staging directory: a kill -9 there changes nothing published."""
+    import hashlib
+
+    dist = tmp_path / "dist"
+    manifest = _manifest(tmp_path, str(srv))
+    assert ha_bundle("build", manifest, "--out", dist, cache=tmp_path / "cache").returncode == 0
+    before = {p: p.read_bytes() for p in (dist / "ha-installer-el7.run", dist / "el7" / "bundle.lock.json")}
+    code = ("import os, signal, sys; from pathlib import Path; from builder import compress, plan\n"
+            "def dying(*a, **k):\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "compress.compress_stream = dying\n"
+            "plan.build_manifest(Path(sys.argv[1]), Path(sys.argv[2]), cache_dir=Path(sys.argv[3]))")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), SOURCE_DATE_EPOCH="1800000000")
+    died = subprocess.run([sys.executable, "-c", code, str(manifest), str(dist), str(tmp_path / "cache")], env=env,
+                          capture_output=True, text=True)
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    assert {p: p.read_bytes() for p in before} == before
+    assert _lock_digest_in_run(dist / "ha-installer-el7.run") == hashlib.sha256(
+        before[dist / "el7" / "bundle.lock.json"]).hexdigest()
+    assert list(dist.glob(".hb-stage-*/.hb-assemble-*")), "the kill left its work behind"
+    again = ha_bundle("fetch", manifest, "--out", dist, cache=tmp_path / "cache")
+    assert again.returncode == 0, again.stderr
+    assert not list(dist.glob(".hb-*"))
