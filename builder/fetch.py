@@ -16,6 +16,7 @@ import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import exitcodes
 from builder.containment import header_mismatch
@@ -24,6 +25,9 @@ from builder.progress import Ticker
 from builder.repos import RepoMetadata, file_digest, local_path
 from builder.resolve import ResolvedPackage
 from builder.transfer import Deadline, Limits, TransferFailed, copy_local, download, make_session
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_UNKNOWN_SIZE = 4 << 30  # a package whose metadata gives no size
 
@@ -55,7 +59,7 @@ def _verify(path: Path, pkg: ResolvedPackage) -> str:
     return actual if algorithm == "sha256" else file_digest(path, "sha256")
 
 
-def _fetch_one(session, url: str, part: Path, pkg: ResolvedPackage, limits: Limits,  # type: ignore[no-untyped-def]
+def _fetch_one(session: "requests.Session", url: str, part: Path, pkg: ResolvedPackage, limits: Limits,
                deadline: Deadline, ticker: Ticker) -> None:
     limit = pkg.size or MAX_UNKNOWN_SIZE
     local = local_path(url)
