@@ -251,7 +251,25 @@ def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
     except BaseException:
         outputs.remove(staged.directory)
         raise
-    return StagedTarget(Path(out_dir) / staged.manifest.target.name, staged.lock, staged.manifest)
+    final = Path(out_dir) / staged.manifest.target.name
+    _warn_if_run_is_stale(Path(out_dir) / outputs.run_name(staged.manifest.target.name), final)
+    return StagedTarget(final, staged.lock, staged.manifest)
+
+
+def _warn_if_run_is_stale(run: Path, final: Path) -> None:
+    """fetch replaces the lock only: say so when the .run beside it was built from another lock."""
+    from builder import runfile
+    from builder.repos import file_digest
+
+    if not run.is_file():
+        return
+    try:
+        baked = runfile.read_header(run).get("HB_LOCK_SHA256")
+    except HaBundleError:
+        baked = None
+    if baked != file_digest(final / "bundle.lock.json"):
+        sys.stderr.write(f"WARNING: {run} was built from another lock than the new {final}/bundle.lock.json; "
+                         "run ha-bundle build to replace both together.\n")
 
 
 def build_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None, cache_dir: Path | None = None,

@@ -11,8 +11,9 @@ from tests.conftest import REPO_ROOT
 HA_BUNDLE = [sys.executable, "-m", "builder"]
 
 
-def run(*args: str, cache: str | os.PathLike[str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+def run(*args: str, cache: str | os.PathLike[str] | None = None, timeout: int = 300,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **(env or {}))
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     if cache is not None:
         env["HA_BUNDLE_CACHE"] = str(cache)

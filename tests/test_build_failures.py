@@ -77,15 +77,8 @@ def test_stalled_rpm_body_is_bounded_by_the_per_repo_deadline(srv, tmp_path):
 
 
 def test_progress_lines_are_printed_without_a_terminal(srv, tmp_path):
-    env_before = os.environ.get("HA_BUNDLE_PROGRESS_SECONDS")
-    os.environ["HA_BUNDLE_PROGRESS_SECONDS"] = "0"
-    try:
-        out = ha_bundle("build", _manifest(tmp_path, str(srv)), "--out", tmp_path / "dist", cache=tmp_path / "cache")
-    finally:
-        if env_before is None:
-            os.environ.pop("HA_BUNDLE_PROGRESS_SECONDS")
-        else:
-            os.environ["HA_BUNDLE_PROGRESS_SECONDS"] = env_before
+    out = ha_bundle("build", _manifest(tmp_path, str(srv)), "--out", tmp_path / "dist", cache=tmp_path / "cache",
+                    env={"HA_BUNDLE_PROGRESS_SECONDS": "0"})
     assert out.returncode == 0, out.stderr
     assert re.search(r"^fetch: \d+/\d+ files, [\d.]+ MB/[\d.]+ MB \(\d+ s\)$", out.stderr, re.M), out.stderr
     assert re.search(r"^assemble ha-installer-el7.run: compressing: ", out.stderr, re.M), out.stderr
@@ -363,3 +356,6 @@ def test_kill_during_assembly_leaves_the_published_pair_alone(srv, tmp_path):
     again = ha_bundle("fetch", manifest, "--out", dist, cache=tmp_path / "cache")
     assert again.returncode == 0, again.stderr
     assert not list(dist.glob(".hb-*"))
+    assert "was built from another lock" not in again.stderr  # same inputs: the pair still matches
+    moved = ha_bundle("fetch", manifest, "--out", dist, cache=tmp_path / "cache", env={"SOURCE_DATE_EPOCH": "1"})
+    assert moved.returncode == 0 and "run ha-bundle build to replace both together" in moved.stderr
