@@ -226,7 +226,8 @@ class TargetPool:
             # applied as libsolv's considered map only once @System exists (install_system):
             # the binding sizes that map once, so solvables added later would be written past it
             self.visible = [s.id for s in self.pool.solvables_iter()
-                            if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos)]
+                            if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos,
+                                              self.provided_names(s))]
         return vis
 
     def allowed_ids(self, repos: tuple[str, ...]) -> set[int] | None:
@@ -236,6 +237,10 @@ class TargetPool:
         visible = set(self.visible) if self.visible is not None else None
         return {s.id for s in self.pool.solvables_iter()
                 if (not repos or s.repo.name in repos) and (visible is None or s.id in visible)}
+
+    def provided_names(self, s: Any) -> frozenset[str]:
+        """Names a solvable provides (versions dropped)."""
+        return frozenset(str(dep).split(" ", 1)[0] for dep in s.lookup_deparray(solv.SOLVABLE_PROVIDES))
 
     @staticmethod
     def _nevra(s: Any) -> str:
@@ -573,8 +578,9 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     if cache_paths and not use_cache:
         tp.write_cache(cache_paths)
     result = solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
-    if tp.modules.streams and not result.problems:
-        carried = [(p.name, normalise_nevra(p.name, p.epoch, p.version, p.release, p.arch)) for p in result.packages]
+    if tp.modules.streams and not result.problems and result.world is not None:
+        carried = [(f.name, normalise_nevra(f.name, *split_evr(f.evr), f.arch),
+                    frozenset(t.split(" ", 1)[0] for t in f.provides)) for f in result.world.carried()]
         result.host_modules = host_module_changes(tp.modules, manifest.modules, carried)
     return result
 
