@@ -77,11 +77,12 @@ def bench_size(tmp: Path, count: int, rounds: int) -> dict[str, float]:
         cache = tmp / "cache-ours"
         shutil.rmtree(cache, ignore_errors=True)
         env["HA_BUNDLE_CACHE"] = str(cache)
+        sets = []
         for key in ("ours_cold", "ours_warm"):
             elapsed, peak, out = run_measured(ours, env)
             times[key].append(elapsed)
             rss["ours"] = max(rss["ours"], peak)
-            ours_packages = ours_set(out)
+            sets.append(ours_set(out))
         dcache, root = tmp / "cache-dnf", tmp / "root-dnf"
         shutil.rmtree(dcache, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
@@ -92,8 +93,9 @@ def bench_size(tmp: Path, count: int, rounds: int) -> dict[str, float]:
             elapsed, peak, out = run_measured(base + extra + ["--assumeno", "install", *roots], ok=(0, 1))
             times[key].append(elapsed)
             rss["dnf"] = max(rss["dnf"], peak)
-            dnf_packages = dnf_set(out)
-        if ours_packages != dnf_packages:
+            sets.append(dnf_set(out))
+        ours_packages, dnf_packages = sets[0], sets[2]
+        if any(other != ours_packages for other in sets[1:]):  # cold and warm, both tools
             only_ours = sorted(set(ours_packages) - set(dnf_packages))[:5]
             only_dnf = sorted(set(dnf_packages) - set(ours_packages))[:5]
             raise SystemExit(f"package sets differ at {count}: ours-only {only_ours}, dnf-only {only_dnf}")

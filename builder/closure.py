@@ -79,11 +79,37 @@ class Proof:
                 "checked_packages": self.checked_packages, "checked_requires": self.checked_requires}
 
 
+def _rich_tokens(text: str) -> list[str]:
+    """Split like rpm's rpmrichParse: '(' and ')' around terms; a name runs to whitespace and
+    keeps balanced parentheses of its own (``glibc(x86-64)``, ``libfoo.so.1()(64bit)``)."""
+    tokens: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            tokens.append(ch)
+            i += 1
+        else:
+            start, depth = i, 0
+            while i < n and not text[i].isspace():
+                if text[i] == "(":
+                    depth += 1
+                elif text[i] == ")":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                i += 1
+            tokens.append(text[start:i])
+    return tokens
+
+
 class _RichParser:
     """rpm boolean dependencies: (A and B), (A if B else C), (A with B), nested."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = re.findall(r"\(|\)|[^\s()]+", text)
+        self.tokens = _rich_tokens(text)
         self.pos = 0
 
     def parse(self) -> Any:
@@ -154,19 +180,25 @@ class World:
             s = self.repo.add_solvable()
             s.name, s.evr, s.arch = facts.name, facts.evr, facts.arch
             s.add_deparray(provides, self.dep_id(f"{facts.name} = {facts.evr}"))
-            for text in facts.provides + facts.files:
-                s.add_deparray(provides, self.dep_id(text))
+            for text in facts.provides:
+                s.add_deparray(provides, self.dep_id(text, literal_ok=True))
+            for path in facts.files:  # a path is a name as it is (it may hold spaces)
+                s.add_deparray(provides, self.pool.str2id(path))
             for text in facts.obsoletes:
-                s.add_deparray(obsoletes, self.dep_id(text))
+                s.add_deparray(obsoletes, self.dep_id(text, literal_ok=True))
             self.facts[s.id] = facts
         self.repo.internalize()
         self.pool.createwhatprovides()
 
-    def dep_id(self, text: str) -> int:
+    def dep_id(self, text: str, literal_ok: bool = False) -> int:
+        """libsolv id of 'name' or 'name OP evr'; literal_ok: anything else is taken as a name."""
         dep_id = self._ids.get(text)
         if dep_id is None:
             match = _PLAIN_DEP.match(text.strip())
             if match is None:
+                if text.startswith("/") or literal_ok:
+                    dep_id = self._ids[text] = self.pool.str2id(text)
+                    return dep_id
                 raise ValueError(f"cannot parse dependency {text!r}")
             dep_id = self.pool.str2id(match.group("name"))
             if match.group("op"):
@@ -181,22 +213,24 @@ class World:
             found = self._providers[dep_id] = frozenset(s.id for s in self.pool.whatprovides(dep_id))
         return found
 
-    def holds(self, node: Any, exclude: int = 0) -> bool:
-        """Is a (rich) dependency met by the world? ``exclude``: a package's own id (conflicts)."""
+    def holds(self, node: Any, exclude: int = 0, conflict: bool = False) -> bool:
+        """Is a (rich) dependency met by the world? For a Conflicts (``conflict``, ``exclude``
+        = the package's own id) 'A if B' / 'A unless B' without else match nothing when the
+        condition fails, as rpm reads them; for a Requires they are then satisfied."""
         op, arg = node
         if op == "dep":
             return bool(self.providers(arg) - {exclude})
         if op == "and":
-            return all(self.holds(n, exclude) for n in arg)
+            return all(self.holds(n, exclude, conflict) for n in arg)
         if op == "or":
-            return any(self.holds(n, exclude) for n in arg)
+            return any(self.holds(n, exclude, conflict) for n in arg)
         if op in ("if", "unless"):
-            cond = self.holds(arg[1], exclude)
+            cond = self.holds(arg[1], exclude, conflict)
             if op == "unless":
                 cond = not cond
             if cond:
-                return self.holds(arg[0], exclude)
-            return self.holds(arg[2], exclude) if len(arg) == 3 else True
+                return self.holds(arg[0], exclude, conflict)
+            return self.holds(arg[2], exclude, conflict) if len(arg) == 3 else not conflict
         # with / without: one package must provide A and (not) B
         left, right = self._leaf_providers(arg[0]) - {exclude}, self._leaf_providers(arg[1])
         return bool(left & right) if op == "with" else bool(left - right)
@@ -234,7 +268,7 @@ def prove(basearch: str, baseline: list[PackageFacts], carried: list[PackageFact
     proof = Proof(source=source)
     carried_names = {p.name for p in carried}
     # 1. the baseline is what the manifest names, from the OS's own repos
-    present = {p.name for p in baseline}
+    present = {p.name for p in baseline} | {f"{p.name}.{p.arch}" for p in baseline}
     for name in baseline_names:
         if name not in present:
             proof.failures.append(f"baseline names {name}, but the modelled host does not have it "
@@ -264,10 +298,26 @@ def prove(basearch: str, baseline: list[PackageFacts], carried: list[PackageFact
         if _norm(nevra) not in listed_rm:
             proof.failures.append(f"{by} obsoletes baseline package {nevra}, but the plan does not list it "
                                   f"as replaced")
+    # rpm refuses to reinstall or downgrade a package (same name and arch) that is installed
+    installed = {(p.name, p.arch): p for p in baseline}
+    for p in carried:
+        old_p = installed.get((p.name, p.arch))
+        if old_p is not None:
+            order = _evr_order(basearch, p, old_p)
+            if order == 0:
+                proof.failures.append(f"{p.nevra} is already installed on the modelled host; rpm would refuse it")
+            elif order < 0:
+                proof.failures.append(f"{p.nevra} is older than the installed {old_p.nevra}; rpm would refuse "
+                                      f"the downgrade")
     # 3. the final world: every requires met, no conflicts
     gone = upgraded | set(obsoleted)
     world = World(basearch, [p for p in baseline if p.nevra not in gone] + list(carried))
     problems = _problems(world)
+    # a package that stays installed and obsoletes a carried one: rpm says "is obsoleted by (installed)"
+    kept = World(basearch, [p for p in baseline if p.nevra not in gone and p.obsoletes])
+    for p in carried:
+        for by in kept.obsoleters_of(p):
+            problems.append((p.nevra, f"{p.nevra} is obsoleted by {by.nevra}, which stays installed"))
     # 4. what was already broken on the host before is not the bundle's doing
     baseline_nevras = {p.nevra for p in baseline}
     if any(nevra in baseline_nevras for nevra, _ in problems):
@@ -278,6 +328,13 @@ def prove(basearch: str, baseline: list[PackageFacts], carried: list[PackageFact
     proof.checked_packages = len(carried)
     proof.checked_requires = sum(1 for p in world.facts.values() for r in p.requires if not _skip(r))
     return proof
+
+
+def _evr_order(basearch: str, new: PackageFacts, old: PackageFacts) -> int:
+    """rpm's version order of two packages (libsolv's evrcmp): <0 older, 0 same, >0 newer."""
+    pair = World(basearch, [new, old])
+    first, second = (pair.pool.solvables[i] for i in pair.facts)
+    return first.evrcmp(second)
 
 
 def _problems(world: World) -> list[tuple[str, str]]:
@@ -300,7 +357,7 @@ def _problems(world: World) -> list[tuple[str, str]]:
             out.append((p.nevra, f"{p.nevra} needs {req}{why}"))
         for con in p.conflicts:
             try:
-                clash = world.holds(_parse(con), exclude=sid)
+                clash = world.holds(_parse(con), exclude=sid, conflict=True)
             except ValueError as exc:
                 out.append((p.nevra, f"{p.nevra} conflicts with {con}: cannot read this dependency ({exc})"))
                 continue
@@ -337,7 +394,7 @@ def prove_plan(manifest: Manifest, res: Any, rpm_files: Iterable[Path] | None = 
         baseline = world.baseline(needed)
     names = manifest.baseline.packages if manifest.baseline.rpm_qa is None else ()
     return prove(manifest.target.basearch, baseline, carried, baseline_names=names,
-                 baseline_repos=manifest.baseline.repos,
+                 baseline_repos=res.baseline_repos,
                  listed_upgrades=[p.name for p in res.baseline_upgrades],
                  listed_removals=res.baseline_removals, source=source)
 

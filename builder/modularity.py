@@ -68,10 +68,15 @@ class Visibility:
     active: frozenset[str]  # artifacts of active streams
     active_names: frozenset[str]  # package names in active streams
 
-    def hidden(self, nevra: str, name: str, hotfix_repo: bool) -> bool:
+    def hidden(self, nevra: str, name: str, hotfix_repo: bool, provides: frozenset[str] = frozenset()) -> bool:
+        """provides: the names the package provides; libdnf hides a non-modular package whose
+        name *or any provide* is a package name of an active stream (mysql-community-server
+        provides mysql-server, so el8's default mysql:8.0 hides it)."""
         if nevra in self.modular:
             return nevra not in self.active
-        return name in self.active_names and not hotfix_repo
+        if hotfix_repo:
+            return False
+        return name in self.active_names or not self.active_names.isdisjoint(provides)
 
 
 def visibility(index: ModuleIndex, choice: Modules) -> Visibility:
@@ -82,16 +87,21 @@ def visibility(index: ModuleIndex, choice: Modules) -> Visibility:
     return Visibility(frozenset(modular), frozenset(active), frozenset(names))
 
 
-def host_module_changes(index: ModuleIndex, choice: Modules, carried: list[tuple[str, str]]) -> dict[str, list[str]]:
+def host_module_changes(index: ModuleIndex, choice: Modules,
+                        carried: list[tuple[str, str, frozenset[str]]]) -> dict[str, list[str]]:
     """What the target's own dnf must be told so it does not fight the installed packages.
 
-    carried: (name, normalised NEVRA) of every package the bundle carries. A module whose
-    default stream ships a package name the bundle carries from outside any module (MySQL
-    community's packages vs el8's ``mysql`` module) would make the host's dnf hide or replace
-    them: disable it, as `dnf module disable` does. Streams the manifest enables are enabled.
+    carried: (name, normalised NEVRA, provided names) of every package the bundle carries. A
+    module whose default stream ships a package name that a carried non-modular package has or
+    provides (MySQL community's packages vs el8's ``mysql`` module) would make the host's dnf
+    hide or replace them: disable it, as `dnf module disable` does. Streams the manifest
+    enables are enabled.
     """
     modular = set().union(*index.streams.values()) if index.streams else set()
-    plain_names = {name for name, nevra in carried if nevra not in modular}
+    plain_names: set[str] = set()
+    for name, nevra, provides in carried:
+        if nevra not in modular:
+            plain_names |= {name} | set(provides)
     enabled = dict(choice.enable)
     disable = set(choice.disable)
     for module, stream in index.defaults.items():

@@ -39,7 +39,9 @@ class PlanResult:
 
     @property
     def problems(self) -> list[str]:
-        return self.resolution.problems
+        """The solver's problems, then the closure proof's failures (either makes exit 2)."""
+        failures = self.proof.failures if self.proof is not None else []
+        return self.resolution.problems + [f"closure: {f}" for f in failures]
 
     def to_json(self) -> dict[str, Any]:
         data = self.resolution.to_json()
@@ -194,15 +196,15 @@ def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
     out_dir = Path(out_dir)
     result = resolve_manifest(path, mirrors, cache_dir, limits=limits,
                               before_fetch=lambda m: prechecks.check_build(m, out_dir, compression, site))
-    if result.problems:
-        raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",
-                           result.problems, hint="see the problems above; `ha-bundle resolve` shows the plan",
-                           exit_code=exitcodes.UNSATISFIABLE)
     if result.proof is not None and not result.proof.passed:
         raise ResolveError("closure-unproven", f"target {result.manifest.target.name}: baseline + bundle is not "
                            "a closed set; this bundle would fail onsite", result.proof.failures,
                            hint="add the missing packages to [install] packages, or fix [baseline] "
                                 "(docs/manifest.md: baseline)", exit_code=exitcodes.UNSATISFIABLE)
+    if result.problems:
+        raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",
+                           result.problems, hint="see the problems above; `ha-bundle resolve` shows the plan",
+                           exit_code=exitcodes.UNSATISFIABLE)
     if result.report.failures:
         raise HaBundleError("compat-failed", f"target {result.manifest.target.name}: compatibility checks failed",
                             result.report.failures, hint="fix the manifest or repos; `ha-bundle resolve` shows the report")

@@ -78,6 +78,7 @@ class Resolution:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     testcase: str = ""
+    baseline_repos: tuple[str, ...] = ()  # the repos the baseline was solved in (given or inferred)
     # el8+: module states the host's dnf must get (modularity.host_module_changes)
     host_modules: dict[str, list[str]] = field(default_factory=lambda: {"enable": [], "disable": []})
     # facts for the closure proof, read from the loaded metadata (not part of the JSON plan)
@@ -226,7 +227,8 @@ class TargetPool:
             # applied as libsolv's considered map only once @System exists (install_system):
             # the binding sizes that map once, so solvables added later would be written past it
             self.visible = [s.id for s in self.pool.solvables_iter()
-                            if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos)]
+                            if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos,
+                                              self.provided_names(s))]
         return vis
 
     def allowed_ids(self, repos: tuple[str, ...]) -> set[int] | None:
@@ -236,6 +238,10 @@ class TargetPool:
         visible = set(self.visible) if self.visible is not None else None
         return {s.id for s in self.pool.solvables_iter()
                 if (not repos or s.repo.name in repos) and (visible is None or s.id in visible)}
+
+    def provided_names(self, s: Any) -> frozenset[str]:
+        """Names a solvable provides (versions dropped)."""
+        return frozenset(str(dep).split(" ", 1)[0] for dep in s.lookup_deparray(solv.SOLVABLE_PROVIDES))
 
     @staticmethod
     def _nevra(s: Any) -> str:
@@ -343,7 +349,9 @@ class TargetPool:
         for target in selected:
             dep = self.pool.Dep(target.name).Rel(solv.REL_EQ, self.pool.Dep(target.evr))
             for cand in self.pool.whatmatchesdep(solv.SOLVABLE_OBSOLETES, dep):
-                if cand.name != target.name and cand.id in considered and cand.repo.name != SYSTEM_REPO_ID:
+                # an installed obsoleter counts too: the name is then satisfied as it is (dnf
+                # installs nothing), instead of carrying the installed NEVRA again
+                if cand.name != target.name and cand.id in considered:
                     out[cand.id] = cand
         return list(out.values())
 
@@ -433,7 +441,8 @@ class WorldSource:
                             self._texts(s, solv.SOLVABLE_OBSOLETES), files)
 
     def baseline(self, more_files: Iterable[str] = ()) -> list[PackageFacts]:
-        """The baseline packages; more_files: paths others require that metadata never named."""
+        """The baseline as installed (the @System copies, which modularity never hides, with the
+        file provides every repo package needs); more_files: paths metadata never named."""
         extra: dict[int, list[str]] = {}
         known = {self._tp.pool.id2str(i) for i in self._tp.file_deps}
         ids = {s.id for s in self._baseline}
@@ -443,7 +452,20 @@ class WorldSource:
             for d in di:
                 if d.solvid in ids:
                     extra.setdefault(d.solvid, []).append(path)
-        return [self._facts(s, extra) for s in self._baseline]
+        installed = self._tp.pool.installed
+        copies = list(installed.solvables_iter()) if installed is not None else []
+        if len(copies) != len(self._baseline):  # no @System (tests driving the pool by hand)
+            return [self._facts(s, extra) for s in self._baseline]
+        out = []
+        for original, copy in zip(self._baseline, copies):  # install_system keeps the order
+            texts = self._texts(copy, solv.SOLVABLE_PROVIDES)
+            out.append(PackageFacts(copy.name, copy.evr, copy.arch, original.repo.name,
+                                    tuple(t for t in texts if not t.startswith("/")),
+                                    self._texts(copy, solv.SOLVABLE_REQUIRES),
+                                    self._texts(copy, solv.SOLVABLE_CONFLICTS),
+                                    self._texts(copy, solv.SOLVABLE_OBSOLETES),
+                                    tuple(t for t in texts if t.startswith("/")) + tuple(extra.get(original.id, ()))))
+        return out
 
     def carried(self) -> list[PackageFacts]:
         return [self._facts(s, {}) for s in self._carried]
@@ -508,14 +530,21 @@ def _baseline_from_rpm_qa(tp: TargetPool, entries: list[str], result: Resolution
 
 
 def infer_baseline_repos(tp: TargetPool, names: Iterable[str]) -> tuple[str, ...]:
-    """The OS's own repos, when the manifest does not name them: those shipping a baseline name.
+    """Repos that could be the install media: each ships *every* name of the baseline.
 
-    A minimal install comes from the install media; third-party repos (MySQL community, EPEL)
-    do not ship bash, glibc or postfix, so they never decide what the host already has.
+    A minimal install comes from the install media alone: an updates repo (only some of the
+    names, newer builds) or a third-party repo (MySQL community, EPEL, a vendor's iptables)
+    must never decide what the host already has.
     """
-    wanted = set(names)
-    holding = {s.repo.name for s in tp.pool.solvables_iter() if s.name in wanted}
-    return tuple(repo_id for repo_id in tp.repo_meta if repo_id in holding)
+    wanted = {n.rsplit(".", 1)[0] if n.rsplit(".", 1)[-1] in _ARCH_SUFFIXES else n for n in names}
+    held: dict[str, set[str]] = {}
+    for s in tp.pool.solvables_iter():
+        if s.name in wanted and s.repo.name in tp.repo_meta:
+            held.setdefault(s.repo.name, set()).add(s.name)
+    return tuple(repo_id for repo_id in tp.repo_meta if held.get(repo_id) == wanted)
+
+
+_ARCH_SUFFIXES = {"x86_64", "aarch64", "ppc64le", "s390x", "i686", "noarch"}
 
 
 def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], directory: Path) -> dict[str, Path]:
@@ -550,8 +579,9 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     if cache_paths and not use_cache:
         tp.write_cache(cache_paths)
     result = solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
-    if tp.modules.streams and not result.problems:
-        carried = [(p.name, normalise_nevra(p.name, p.epoch, p.version, p.release, p.arch)) for p in result.packages]
+    if tp.modules.streams and not result.problems and result.world is not None:
+        carried = [(f.name, normalise_nevra(f.name, *split_evr(f.evr), f.arch),
+                    frozenset(t.split(" ", 1)[0] for t in f.provides)) for f in result.world.carried()]
         result.host_modules = host_module_changes(tp.modules, manifest.modules, carried)
     return result
 
@@ -565,12 +595,23 @@ def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Insta
         base_solvables = _baseline_from_rpm_qa(tp, _read_rpm_qa(baseline.rpm_qa), result)
     else:
         specs = [PackageSpec(n) for n in baseline.packages]
-        base_repos = baseline.repos or infer_baseline_repos(tp, baseline.packages)
-        if not baseline.repos and len(tp.repo_meta) > 1:
+        base_repos = baseline.repos or (tuple(tp.repo_meta) if len(tp.repo_meta) == 1 else ())
+        if not base_repos and len(tp.repo_meta) > 1:
+            base_repos = infer_baseline_repos(tp, baseline.packages)
+            if len(base_repos) != 1:
+                candidates = ", ".join(base_repos) if base_repos else "none ships them all"
+                raise ResolveError(
+                    "baseline-repos-needed", "[baseline] repos is not set and the manifest has "
+                    f"{len(tp.repo_meta)} repos: which of them is the install media cannot be told",
+                    [f"repos shipping every [baseline] package: {candidates}"],
+                    hint="name the OS's own repos a minimal install comes from, e.g. "
+                         f'repos = ["{base_repos[0] if base_repos else next(iter(tp.repo_meta))}"] '
+                         "in [baseline] (docs/manifest.md)", exit_code=1)
             result.warnings.append(
-                f"[baseline] repos is not set: the baseline was solved in {', '.join(base_repos) or 'no repo'} "
-                f"(the repos that ship a package named in [baseline] packages); write "
-                f"repos = {json.dumps(list(base_repos))} in [baseline] to make this explicit")
+                f"[baseline] repos is not set: the baseline was solved in {base_repos[0]}, the only repo "
+                f"that ships every [baseline] package; write repos = {json.dumps(list(base_repos))} in "
+                "[baseline] to make this explicit")
+        result.baseline_repos = tuple(base_repos)
         # a baseline name is that very package, never a provider or an obsoleter of it
         _, trans, problems, unmatched = tp.solve_baseline(specs, base_repos)
         if problems or unmatched:

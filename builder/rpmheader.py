@@ -16,7 +16,9 @@ _SENSE_LESS, _SENSE_GREATER, _SENSE_EQUAL = 0x02, 0x04, 0x08
 _DEP_TAGS = {"provides": ("provides", "provideflags", "provideversion"),
              "requires": ("requirename", "requireflags", "requireversion"),
              "conflicts": ("conflictname", "conflictflags", "conflictversion"),
-             "obsoletes": ("obsoletename", "obsoleteflags", "obsoleteversion")}
+             "obsoletes": ("obsoletes", "obsoleteflags", "obsoleteversion")}
+# rpmfile's names for the tags (rpm's own: EPOCH 1003 is 'serial', OBSOLETENAME 1090 is 'obsoletes')
+_EPOCH_TAG = "serial"
 
 
 def text(value: Any) -> str:
@@ -56,7 +58,7 @@ def read(path: Path) -> dict[str, Any]:
 def identity(h: dict[str, Any]) -> tuple[str, str, str]:
     """(name, [epoch:]version-release, arch) as rpm -q prints them."""
     arch = "noarch" if h.get("sourcepackage") else text(h.get("arch"))
-    return text(h.get("name")), evr(text(h.get("epoch")), text(h.get("version")), text(h.get("release"))), arch
+    return text(h.get("name")), evr(text(h.get(_EPOCH_TAG)), text(h.get("version")), text(h.get("release"))), arch
 
 
 def dependencies(h: dict[str, Any], kind: str) -> list[tuple[str, str, str]]:

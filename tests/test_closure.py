@@ -174,3 +174,59 @@ def test_resolve_shows_the_proof_row(repo_url, tmp_path):
     plan = json.loads(proc.stdout)
     row = next(r for r in plan["compat"] if r["check"] == "closure")
     assert row["status"] == "PASS" and "closed" in row["detail"]
+
+
+# -- found by review: rpm's semantics the proof must follow -------------------------------
+
+@pytest.mark.parametrize("requirement,ok", [
+    ("(glibc(x86-64) or nothere)", True),
+    ("(libc.so.6()(64bit) and bash)", True),
+    ("(perl(Foo::Bar) >= 1.0 or nothere(x))", False),
+])
+def test_rich_operands_with_parentheses(requirement, ok):
+    glibc = pkg("glibc-2.17-317.el7.x86_64", p=["libc.so.6()(64bit)", "glibc(x86-64) = 2.17-317.el7"])
+    proof = prove("x86_64", [glibc, BASH], [pkg("user-1-1.x86_64", "x", r=[requirement])])
+    assert proof.passed is ok, proof.failures
+    assert not any("cannot read" in f for f in proof.failures)
+
+
+def test_conflicts_unless_reads_like_rpm():
+    # Conflicts: (postfix unless bash): a conflict only when postfix is there and bash is not
+    assert prove("x86_64", BASELINE, [pkg("c-1-1.x86_64", "x", c=["(postfix unless bash)"])]).passed
+    assert not prove("x86_64", [GLIBC, POSTFIX, MARIADB_LIBS], [pkg("c-1-1.x86_64", "x", c=["(postfix unless bash)"])]).passed
+    assert prove("x86_64", BASELINE, [pkg("c-1-1.x86_64", "x", c=["(postfix if nothere)"])]).passed
+
+
+def test_reinstall_downgrade_and_installed_obsoleter_are_refused():
+    same = prove("x86_64", BASELINE, [POSTFIX], listed_upgrades=["postfix"])
+    assert any("already installed" in f for f in same.failures), same.failures
+    older = prove("x86_64", BASELINE, [pkg("postfix-2.10.1-8.el7.x86_64")], listed_upgrades=["postfix"])
+    assert any("downgrade" in f for f in older.failures), older.failures
+    blocker = pkg("mysql-community-libs-5.7.44-1.el7.x86_64", "base", o=["mariadb-libs"])
+    got = prove("x86_64", BASELINE + [blocker], [pkg("mariadb-libs-compat-5.5.68-2.el7.x86_64", "x", o=[]),
+                                                  pkg("mariadb-libs-5.5.68-2.el7.x86_64", "x")],
+                listed_upgrades=["mariadb-libs"])
+    assert any("is obsoleted by mysql-community-libs-5.7.44-1.el7.x86_64, which stays installed" in f
+               for f in got.failures), got.failures
+
+
+def test_odd_file_names_and_dotarch_baseline_names():
+    docs = pkg("docs-1-1.noarch", "x", f=["/usr/share/doc/acme/Read Me.txt"])
+    reader = pkg("reader-1-1.x86_64", "x", r=["/usr/share/doc/acme/Read Me.txt"])
+    assert prove("x86_64", BASELINE, [docs, reader]).passed
+    assert prove("x86_64", BASELINE, [], baseline_names=["glibc.x86_64", "bash"]).passed
+
+
+@pytest.mark.parametrize("name", ["mariadb-libs", "mysql-community-libs", "keepalived"])
+def test_header_facts_match_rpm_itself(name, fixture_repos: Path):
+    """rpmfile's tag names differ from rpm's (EPOCH is 'serial'): compare with `rpm -qp`."""
+    import subprocess
+
+    rpm = next(fixture_repos.glob(f"el7/*/{name}-[0-9]*.rpm"), None) or next(fixture_repos.glob(f"el7/*/Packages/{name}-[0-9]*.rpm"))
+    facts = closure.facts_from_rpm(rpm)
+    out = subprocess.run(["rpm", "-qp", "--qf", "%{NAME}-%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}.%{ARCH}\n", str(rpm)],
+                         text=True, stdout=subprocess.PIPE, check=True).stdout.strip()
+    assert facts.nevra == out
+    for flag, got in (("--obsoletes", facts.obsoletes), ("--conflicts", facts.conflicts), ("--provides", facts.provides)):
+        lines = subprocess.run(["rpm", "-qp", flag, str(rpm)], text=True, stdout=subprocess.PIPE, check=True).stdout
+        assert sorted(line.strip() for line in lines.splitlines() if line.strip()) == sorted(got), flag

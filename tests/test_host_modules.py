@@ -16,12 +16,27 @@ def index() -> ModuleIndex:
 
 
 def test_a_default_stream_shipping_a_carried_name_is_disabled():
-    carried = [("mysql-libs", "mysql-libs-0:8.0.35-1.el8.x86_64"), ("keepalived", "keepalived-0:2.1.5-9.el8.x86_64")]
+    carried = [("mysql-libs", "mysql-libs-0:8.0.35-1.el8.x86_64", frozenset()),
+               ("keepalived", "keepalived-0:2.1.5-9.el8.x86_64", frozenset())]
+    assert host_module_changes(index(), Modules(), carried) == {"enable": [], "disable": ["mysql"]}
+    # by a provide: MySQL's mysql-community-server provides mysql-server
+    carried = [("mysql-community-server", "mysql-community-server-0:8.0.35-1.el8.x86_64", frozenset({"mysql-server"}))]
     assert host_module_changes(index(), Modules(), carried) == {"enable": [], "disable": ["mysql"]}
 
 
 def test_manifest_choices_are_recorded_and_modular_packages_do_not_trigger():
-    carried = [("mariadb-server", "mariadb-server-3:10.5.22-1.module_el8.x86_64")]
+    carried = [("mariadb-server", "mariadb-server-3:10.5.22-1.module_el8.x86_64", frozenset({"mariadb-server"}))]
     got = host_module_changes(index(), Modules((("mariadb", "10.5"),), ("mysql",)), carried)
     assert got == {"enable": ["mariadb:10.5"], "disable": ["mysql"]}
     assert host_module_changes(index(), Modules(), carried) == {"enable": [], "disable": []}
+
+
+def test_a_provide_hides_a_non_modular_package_like_libdnf():
+    from builder.modularity import visibility
+
+    vis = visibility(index(), Modules())
+    assert vis.hidden("mysql-community-server-0:8.0.35-1.el8.x86_64", "mysql-community-server", False,
+                      frozenset({"mysql-server", "mysql-community-server"}))
+    assert not vis.hidden("mysql-community-server-0:8.0.35-1.el8.x86_64", "mysql-community-server", True,
+                          frozenset({"mysql-server"}))  # module_hotfixes repo
+    assert not vis.hidden("keepalived-0:2.1.5-9.el8.x86_64", "keepalived", False, frozenset({"keepalived"}))

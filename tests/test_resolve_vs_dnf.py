@@ -154,9 +154,11 @@ def test_baseline_without_repos_while_a_third_party_repo_obsoletes_a_baseline_pa
     assert {"mysql-community-common", "mysql-community-libs", "mysql-community-libs-compat"} <= names
     assert "mariadb-libs-1:5.5.68-1.el7.x86_64" in plan["baseline"]
     assert plan["baseline_removals"] == ["mariadb-libs-1:5.5.68-1.el7.x86_64"]
-    assert any("[baseline] repos is not set" in w and 'repos = ["base", "updates"]' in w for w in plan["warnings"])
+    # inferred: the only repo shipping every baseline name (not updates, not the MySQL repo)
+    assert any("[baseline] repos is not set" in w and 'repos = ["base"]' in w for w in plan["warnings"])
     dnf_repos = dict(repos, local=f"file://{local_el7_repo}")
-    theirs = run_dnf("el7", dnf_repos, install, baseline=ISSUE_BASELINE, baseline_repos=[])
+    # dnf's rpmdb holds exactly those packages, as installed from the media
+    theirs = run_dnf("el7", dnf_repos, install, baseline=ISSUE_BASELINE, baseline_repos=["base"])
     _same_as_dnf(plan, theirs)
 
 
@@ -197,3 +199,14 @@ def test_el8_package_that_needs_a_module_stream(repo_url, tmp_path):
     assert ours.returncode == 2, ours.stderr + ours.stdout
     assert "mariadb-server >= 3:10.5" in " ".join(json.loads(ours.stdout)["problems"])
     assert "error" in run_dnf("el8", repos, install)
+
+
+def test_baseline_repos_that_cannot_be_told_are_refused(repo_url, tmp_path):
+    """No repo ships every baseline name (a vendor name only in a third-party repo): say what to write."""
+    repos = fixture_repo_urls(repo_url, "el7")
+    manifest = write_manifest(tmp_path, "el7", repos, ["keepalived"], baseline=ISSUE_BASELINE + ["mysql-community-common"],
+                              baseline_repos=[])
+    ours = run_resolve(manifest, tmp_path / "cache")
+    assert ours.returncode == 1, ours.stderr + ours.stdout
+    assert "[baseline-repos-needed]" in ours.stderr and 'repos = ["base"]' in ours.stderr, ours.stderr
+    assert "Traceback" not in ours.stderr
