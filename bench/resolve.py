@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.synthrepo import generate  # noqa: E402
 
 # roots at the same relative places of every repo size (names are pkg00000..pkgNNNNN)
 ROOT_FRACTIONS = (0.999, 0.95, 0.8, 0.5)
@@ -58,7 +57,12 @@ def dnf_set(stdout: str) -> list[str]:
 
 
 def bench_size(tmp: Path, count: int, rounds: int) -> dict[str, float]:
-    repo = generate(tmp / f"srv-{count}" / "synth", count)
+    # in a child process: a child's peak RSS starts at its parent's RSS at fork time (Linux keeps
+    # the old mm's high-water mark across exec), so this process must stay small to measure
+    repo = tmp / f"srv-{count}" / "synth"
+    subprocess.run([sys.executable, "-c", "import sys; from bench.synthrepo import generate; "
+                    "generate(__import__('pathlib').Path(sys.argv[1]), int(sys.argv[2]))", str(repo), str(count)],
+                   check=True, cwd=str(Path(__file__).resolve().parent.parent))
     roots = [f"pkg{int(count * f):05d}" for f in ROOT_FRACTIONS]
     empty = tmp / "empty-rpm-qa.txt"
     empty.write_text("")
