@@ -179,7 +179,8 @@ class World:
         for facts in packages:
             s = self.repo.add_solvable()
             s.name, s.evr, s.arch = facts.name, facts.evr, facts.arch
-            s.add_deparray(provides, self.dep_id(f"{facts.name} = {facts.evr}"))
+            s.add_deparray(provides, self.pool.rel2id(self.pool.str2id(facts.name), self.pool.str2id(facts.evr),
+                                                      solv.REL_EQ))
             for text in facts.provides:
                 s.add_deparray(provides, self.dep_id(text, literal_ok=True))
             for path in facts.files:  # a path is a name as it is (it may hold spaces)

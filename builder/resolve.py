@@ -415,12 +415,14 @@ class WorldSource:
         self._dep_text: dict[int, str] = {}
         self._files: dict[int, list[str]] | None = None
 
-    def _texts(self, s: Any, key: int) -> tuple[str, ...]:
+    def texts(self, s: Any, key: int) -> tuple[str, ...]:
+        # plain ids (no wrapper objects) and one dep2str per distinct dependency
+        cache, dep2str = self._dep_text, self._tp.pool.dep2str
         out = []
-        for dep in s.lookup_deparray(key):
-            text = self._dep_text.get(dep.id)
+        for dep_id in s.lookup_idarray(key):
+            text = cache.get(dep_id)
             if text is None:
-                text = self._dep_text[dep.id] = str(dep)
+                text = cache[dep_id] = dep2str(dep_id)
             out.append(text)
         return tuple(out)
 
@@ -435,10 +437,10 @@ class WorldSource:
 
     def _facts(self, s: Any, extra_files: dict[int, list[str]]) -> PackageFacts:
         files = tuple(self._file_map().get(s.id, ())) + tuple(extra_files.get(s.id, ()))
-        provides = tuple(t for t in self._texts(s, solv.SOLVABLE_PROVIDES) if not t.startswith("/"))
+        provides = tuple(t for t in self.texts(s, solv.SOLVABLE_PROVIDES) if not t.startswith("/"))
         return PackageFacts(s.name, s.evr, s.arch, s.repo.name, provides,
-                            self._texts(s, solv.SOLVABLE_REQUIRES), self._texts(s, solv.SOLVABLE_CONFLICTS),
-                            self._texts(s, solv.SOLVABLE_OBSOLETES), files)
+                            self.texts(s, solv.SOLVABLE_REQUIRES), self.texts(s, solv.SOLVABLE_CONFLICTS),
+                            self.texts(s, solv.SOLVABLE_OBSOLETES), files)
 
     def baseline(self, more_files: Iterable[str] = ()) -> list[PackageFacts]:
         """The baseline as installed (the @System copies, which modularity never hides, with the
@@ -458,12 +460,12 @@ class WorldSource:
             return [self._facts(s, extra) for s in self._baseline]
         out = []
         for original, copy in zip(self._baseline, copies):  # install_system keeps the order
-            texts = self._texts(copy, solv.SOLVABLE_PROVIDES)
+            texts = self.texts(copy, solv.SOLVABLE_PROVIDES)
             out.append(PackageFacts(copy.name, copy.evr, copy.arch, original.repo.name,
                                     tuple(t for t in texts if not t.startswith("/")),
-                                    self._texts(copy, solv.SOLVABLE_REQUIRES),
-                                    self._texts(copy, solv.SOLVABLE_CONFLICTS),
-                                    self._texts(copy, solv.SOLVABLE_OBSOLETES),
+                                    self.texts(copy, solv.SOLVABLE_REQUIRES),
+                                    self.texts(copy, solv.SOLVABLE_CONFLICTS),
+                                    self.texts(copy, solv.SOLVABLE_OBSOLETES),
                                     tuple(t for t in texts if t.startswith("/")) + tuple(extra.get(original.id, ()))))
         return out
 
@@ -478,11 +480,12 @@ def split_evr(evr: str) -> tuple[str, str, str]:
     return epoch, version, release
 
 
-def _package_from(tp: TargetPool, s: Any) -> ResolvedPackage:
+def _package_from(tp: TargetPool, s: Any, texts: Any = None) -> ResolvedPackage:
+    """texts: a WorldSource's dependency-text reader (cached), else plain str() of each dep."""
     # each attribute of a SWIG solvable is a C call: read each once (7k packages matter)
     name, arch = s.name, s.arch
     epoch, version, release = split_evr(s.evr)
-    requires = tuple(map(str, s.lookup_deparray(solv.SOLVABLE_REQUIRES)))
+    requires = texts(s, solv.SOLVABLE_REQUIRES) if texts else tuple(map(str, s.lookup_deparray(solv.SOLVABLE_REQUIRES)))
     if s.id in tp.local_files:
         path = tp.local_files[s.id]
         sha256 = file_digest(path)
@@ -648,8 +651,8 @@ def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Insta
     if result.problems:
         return result
     new_solvables = list(trans.newsolvables())
-    new = sorted((_package_from(tp, s) for s in new_solvables), key=lambda p: p.nevra)
     result.world = WorldSource(tp, base_solvables, new_solvables)
+    new = sorted((_package_from(tp, s, result.world.texts) for s in new_solvables), key=lambda p: p.nevra)
     result.packages = new
     result.baseline_upgrades = [p for p in new if p.name in installed_names]
     kept = {s.id for s in trans.keptsolvables()}
