@@ -26,6 +26,13 @@ def _gpg_key(home: Path, name: str) -> Path:
     return key
 
 
+def _stop_agents(*homes: Path) -> None:
+    """gpg starts a gpg-agent per home directory: stop the ones these tests started."""
+    for home in homes:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @pytest.fixture(scope="module")
 def signed_repos(fixture_repos: Path, tmp_path_factory):
     """el7 base signed with key A (and createrepo'd again); updates left unsigned."""
@@ -39,8 +46,11 @@ def signed_repos(fixture_repos: Path, tmp_path_factory):
                     "--define", "__gpg /usr/bin/gpg", *rpms], check=True, capture_output=True,
                    env=dict(os.environ, GNUPGHOME=str(tmp / "gpg-a")))
     subprocess.run(["createrepo_c", "--quiet", str(tmp / "srv" / "base")], check=True)
-    with RepoServer(tmp / "srv") as server:
-        yield server.url, key_a, key_b
+    try:
+        with RepoServer(tmp / "srv") as server:
+            yield server.url, key_a, key_b
+    finally:
+        _stop_agents(tmp / "gpg-a", tmp / "gpg-b")
 
 
 def _fetch(tmp_path: Path, manifest: Path) -> subprocess.CompletedProcess[str]:
@@ -99,7 +109,8 @@ def signed_local(fixture_repos: Path, tmp_path_factory):
     subprocess.run(["rpmsign", "--addsign", "--define", "_gpg_name hblocala", "--define", f"_gpg_path {tmp / 'gpg-a'}",
                     "--define", "__gpg /usr/bin/gpg", *rpms], check=True, capture_output=True,
                    env=dict(os.environ, GNUPGHOME=str(tmp / "gpg-a")))
-    return fixture_repos, tmp, key_a, key_b
+    yield fixture_repos, tmp, key_a, key_b
+    _stop_agents(tmp / "gpg-a", tmp / "gpg-b")
 
 
 def _local_manifest(tmp_path: Path, repos: Path, local: Path, key: Path | None) -> Path:
