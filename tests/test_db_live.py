@@ -1,4 +1,4 @@
-"""onsite.db_setup against two real MariaDB servers on 127.0.0.1 (different ports/datadirs).
+"""onsite.db.setup against two real MariaDB servers on 127.0.0.1 (different ports/datadirs).
 
 These prove the replication logic itself; tests/test_db_lab.py repeats the field procedure in
 the namespace lab (separate hosts, firewall, the CLI).
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from onsite import db_render, db_setup, db_secrets
-from onsite.errors import OnsiteError
+from onsite.db import render as db_render
+from onsite.db import setup as db_setup
+from onsite.db import secrets as db_secrets
+from onsite.core.errors import OnsiteError
 from tests.db_servers import MariaServer
 
 pytestmark = pytest.mark.skipif(shutil.which("mariadbd") is None, reason="mariadbd not installed")

@@ -5,7 +5,9 @@ import os
 
 import pytest
 
-from onsite import db_paths, db_secrets, db_setup
+from onsite.db import paths as db_paths
+from onsite.db import secrets as db_secrets
+from onsite.db import setup as db_setup
 
 A = {"itv": {"device": "111", "user": "222"}}
 B = {"itv": {"device": "999", "user": "222"}}
@@ -90,7 +92,7 @@ def test_runbook_options_are_found_outside_our_file(tmp_path):
 
 
 def _site(**database):
-    from onsite import site as site_mod
+    from onsite.site import sitefile as site_mod
     return site_mod.validate({
         "cluster": {"vip": "192.0.2.100/24"},
         "node": [{"name": "ha1", "address": "192.0.2.11", "priority": 150},
@@ -100,7 +102,8 @@ def _site(**database):
 
 
 def test_plan_passive_node_is_the_lower_priority_one():
-    from onsite import site as site_mod, step_database
+    from onsite.site import sitefile as site_mod
+    from onsite.db import step as step_database
     site = _site(schemas=["itv", "extra"])
     one = step_database.plan_for(site, site_mod.Local(site.nodes[0], site.nodes[1], "eth0"))
     two = step_database.plan_for(site, site_mod.Local(site.nodes[1], site.nodes[0], "eth0"))
@@ -110,8 +113,9 @@ def test_plan_passive_node_is_the_lower_priority_one():
 
 @pytest.mark.skipif(db_setup.detect_installed() is None, reason="no database server installed")
 def test_flavour_in_site_must_match_the_installed_server():
-    from onsite import site as site_mod, step_database
-    from onsite.errors import OnsiteError
+    from onsite.site import sitefile as site_mod
+    from onsite.db import step as step_database
+    from onsite.core.errors import OnsiteError
     installed = db_setup.detect_installed()
     other = "mysql-community" if installed[0] == "mariadb" else "mariadb"
     site = _site(flavour=other)

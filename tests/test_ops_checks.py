@@ -9,8 +9,12 @@ import os
 import socket
 import tarfile
 
-from onsite import checks, cmd_collect, cmd_preflight, messages, ports
-from onsite.checks import FAIL, PASS, WARN
+from onsite.core import checks
+from onsite.ops import collect as cmd_collect
+from onsite.ops import preflight as cmd_preflight
+from onsite.core import messages
+from onsite.host import ports
+from onsite.core.checks import FAIL, PASS, WARN
 
 
 def ctx(tmp_path, **extra):
@@ -157,8 +161,8 @@ def test_collect_masks_assignments_and_known_values_and_detects_a_leak(tmp_path)
 def test_every_new_module_is_python36_clean(py36):
     import subprocess
     from tests.conftest import STUBS
-    code = ("import onsite.cmd_preflight, onsite.cmd_verify, onsite.cmd_status, onsite.cmd_collect, "
-            "onsite.checks, onsite.ports; print('ok')")
+    code = ("import onsite.ops.preflight, onsite.ops.verify, onsite.ops.status, onsite.ops.collect, "
+            "onsite.core.checks, onsite.host.ports; print('ok')")
     out = subprocess.run([py36, "-c", code], env=dict(os.environ, PYTHONPATH=str(STUBS)),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert out.stdout.strip() == "ok", out.stdout
@@ -192,7 +196,7 @@ def _dated_server(offset):
 
 
 def _skew_ctx(port):
-    from onsite import site as site_mod
+    from onsite.site import sitefile as site_mod
     site = site_mod.validate({"cluster": {"vip": "127.0.0.100/8"}, "app": {"port": port},
                               "node": [{"name": "ha1", "address": "127.0.0.2"}, {"name": "ha2", "address": "127.0.0.1"}]})
     return {"site": site, "local": site_mod.Local(site.nodes[0], site.nodes[1], "lo")}

@@ -98,7 +98,7 @@ def test_second_install_changes_nothing_and_says_so(lab, world):
 
 def test_verify_passes_on_both_nodes(lab, world):
     try:
-        import onsite.cmd_verify  # noqa: F401
+        import onsite.ops.verify  # noqa: F401
     except ImportError:
         pytest.skip("the verify command comes from branch ops-a (not merged here yet)")
     res = on_both(lambda n: lab.exec_python_onsite(n, ["verify", "--site", world["site"]], timeout=180))

@@ -221,9 +221,9 @@ def test_bootstrap_and_install_skip_what_a_newer_host_already_has(demo, baseline
 
 
 def test_onsite_vermin_clean():
-    out = subprocess.run(["vermin", "-q", "--no-tips", "--violations", "-t=3.6-", "stubs/onsite/cmd_install.py",
-                          "stubs/onsite/cmd_preflight.py", "stubs/onsite/cmd_status.py", "stubs/onsite/rpmdb.py",
-                          "stubs/onsite/payload.py", "stubs/onsite/target.py", "stubs/onsite/logfile.py"],
+    out = subprocess.run(["vermin", "-q", "--no-tips", "--violations", "-t=3.6-", "stubs/onsite/ops/install.py",
+                          "stubs/onsite/ops/preflight.py", "stubs/onsite/ops/status.py", "stubs/onsite/host/rpmdb.py",
+                          "stubs/onsite/core/payload.py", "stubs/onsite/host/target.py", "stubs/onsite/core/logfile.py"],
                          cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, universal_newlines=True)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout
@@ -239,7 +239,7 @@ def test_vercmp_agrees_with_rpm(a, b):
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stubs"))
-    from onsite import rpmdb
+    from onsite.host import rpmdb
 
     out = subprocess.run(["rpm", "--eval", f'%{{lua: print(rpm.vercmp("{a}", "{b}"))}}'],
                          stdout=subprocess.PIPE, universal_newlines=True, check=True)

@@ -29,7 +29,7 @@ def test_writes_a_valid_0600_file_with_fresh_secrets(py36, onsite_env, tmp_path)
     assert data["cluster"]["vip"] == "192.0.2.100/24" and [n["name"] for n in data["node"]] == ["ha1", "ha2"]
     assert secrets_a["replication_password"] not in out.stdout + out.stderr  # never printed
     # the file is accepted by the site parser as it is (what configure/install will read)
-    check = subprocess.run([py36, "-c", "import sys; from onsite import site; import argparse; "
+    check = subprocess.run([py36, "-c", "import sys; from onsite.site import sitefile as site; import argparse; "
                             "p = argparse.ArgumentParser(); site.add_arguments(p); "
                             "s = site.from_args(p.parse_args(['--site', sys.argv[1]])); "
                             "print(s.secrets.replication_password)", str(path)],

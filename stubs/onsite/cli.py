@@ -9,21 +9,22 @@ import importlib
 import io
 import sys
 
-from onsite import __version__, messages
-from onsite.errors import OnsiteError
+from onsite import __version__
+from onsite.core import messages
+from onsite.core.errors import OnsiteError
 
 # name -> (module, one-line help)
 COMMANDS = {
-    "collect": ("onsite.cmd_collect", "support bundle (tar.gz of logs, configs with secrets masked, status)"),
-    "configure": ("onsite.cmd_configure", "configure the firewall, keepalived and the database (--only STEP)"),
-    "drill": ("onsite.cmd_drill", "planned failover test: hand the VIP to the peer, measure the outage, restore"),
-    "install": ("onsite.cmd_install", "preflight, packages, configure (firewall, keepalived, database), verify; resumable"),
-    "preflight": ("onsite.cmd_preflight", "read-only checks: OS, bundle, node, VIP, peer, ports, disk, SELinux, clock"),
-    "rollback": ("onsite.cmd_uninstall", "same as uninstall: undo ha-bundle's changes from the journal (data kept)"),
-    "site": ("onsite.cmd_site", "site init: write site.toml with generated secrets (node 1; copy it to node 2)"),
-    "status": ("onsite.cmd_status", "what the installer did and what is installed"),
-    "uninstall": ("onsite.cmd_uninstall", "undo ha-bundle's changes from the journal; databases are never deleted"),
-    "verify": ("onsite.cmd_verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
+    "collect": ("onsite.ops.collect", "support bundle (tar.gz of logs, configs with secrets masked, status)"),
+    "configure": ("onsite.ops.configure", "configure the firewall, keepalived and the database (--only STEP)"),
+    "drill": ("onsite.ops.drill", "planned failover test: hand the VIP to the peer, measure the outage, restore"),
+    "install": ("onsite.ops.install", "preflight, packages, configure (firewall, keepalived, database), verify; resumable"),
+    "preflight": ("onsite.ops.preflight", "read-only checks: OS, bundle, node, VIP, peer, ports, disk, SELinux, clock"),
+    "rollback": ("onsite.ops.uninstall", "same as uninstall: undo ha-bundle's changes from the journal (data kept)"),
+    "site": ("onsite.ops.site_init", "site init: write site.toml with generated secrets (node 1; copy it to node 2)"),
+    "status": ("onsite.ops.status", "what the installer did and what is installed"),
+    "uninstall": ("onsite.ops.uninstall", "undo ha-bundle's changes from the journal; databases are never deleted"),
+    "verify": ("onsite.ops.verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
 }
 
 

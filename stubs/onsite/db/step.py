@@ -1,0 +1,191 @@
+"""The database step of configure: master-master replication with the peer (issue 6).
+
+check: a supported server is installed, the shared secrets are there, the server's include
+dir is known, --seed-from names a node (changes nothing). apply: onsite.db.setup.configure
+(drop-in cnf, root password, users, initial data, channel, verify), then the keepalived role
+hook and its 0600 login file. A second run with the same site changes nothing.
+"""
+
+import os
+import subprocess
+
+from onsite.db import paths as db_paths
+from onsite.db import render as db_render
+from onsite.db import secrets as db_secrets
+from onsite.db import setup as db_setup
+from onsite.db import versions as db_versions
+from onsite.core import fileops
+from onsite.failover import keepalived
+from onsite.core import messages
+from onsite.host import services
+from onsite.core import state
+from onsite.db import catalog as db_messages  # noqa: F401  (registers the messages)
+from onsite.db.client import find_program
+from onsite.db.render import NodePlan, render_admin_defaults, render_role_hook
+from onsite.core.errors import OnsiteError
+
+ADMIN_DEFAULTS = "/etc/ha-installer/db-admin.cnf"
+ROLE_HOOK = "{}/{}/50-database".format(keepalived.SCRIPT_DIR, keepalived.NOTIFY_HOOK_DIR)
+
+messages.register({
+    "db-flavour-mismatch": {
+        "en": ("the site file asks for database.flavour = {wanted}, but this node has {installed}",
+               "fix database.flavour in the site file, or install the server this bundle carries"),
+        "zh_CN": ("站点文件要求 database.flavour = {wanted}, 但本节点安装的是 {installed}",
+                  "请修正站点文件中的 database.flavour, 或安装本安装包提供的数据库服务器"),
+    },
+    "db-no-includedir": {
+        "en": ("the database server's my.cnf includes no directory for our settings",
+               "add the line '!includedir /etc/my.cnf.d' to /etc/my.cnf (the RHEL default), then run configure again"),
+        "zh_CN": ("数据库的 my.cnf 没有包含任何配置目录",
+                  "请在 /etc/my.cnf 中加入 '!includedir /etc/my.cnf.d' (RHEL 默认), 然后重新运行 configure"),
+    },
+})
+
+_args = {"seed_from": None, "peer_secret": None, "peer_timeout": 600, "verify_timeout": 30}
+
+
+def add_arguments(parser):
+    group = parser.add_argument_group("database step")
+    group.add_argument("--seed-from", metavar="NODE",
+                       help="copy the app schemas from NODE to the other node (the other node's data is backed up, then replaced)")
+    group.add_argument("--peer-secret", metavar="TEXT",
+                       help="shared secret for the replication accounts when the site file has no [secrets]")
+    group.add_argument("--peer-timeout", type=int, default=600, metavar="SECONDS",
+                       help="how long to wait for the other node (default 600)")
+    group.add_argument("--verify-timeout", type=int, default=30, metavar="SECONDS",
+                       help="how long replication may take to prove itself (default 30)")
+
+
+def set_args(args):
+    for key in _args:
+        value = getattr(args, key, None)
+        if value is not None:
+            _args[key] = value
+
+
+def passwords(site):
+    """(replication, seed) passwords shared by both nodes: from the site file's [secrets]
+    (written by node 1's 'site init'), else derived from --peer-secret."""
+    secrets = site.secrets
+    repl = secrets.replication_password if secrets else None
+    seed = secrets.seed_password if secrets else None
+    if _args["peer_secret"]:
+        repl = repl or db_setup.derive_password(_args["peer_secret"], "replication")
+        seed = seed or db_setup.derive_password(_args["peer_secret"], "seed")
+    return repl, seed
+
+
+def plan_for(site, local):
+    nodes = list(site.nodes)
+    index = nodes.index(local.me)
+    # the node with the lower keepalived priority starts as the passive (read-only) one
+    passive = local.me.priority < local.peer.priority
+    return NodePlan(index=index, name=local.me.name, address=local.me.address,
+                    peer_name=local.peer.name, peer_address=local.peer.address,
+                    port=site.database.port, schemas=tuple(site.database.schemas),
+                    passive=passive)
+
+
+def check(site, local):
+    installed = db_setup.detect_installed()
+    if installed is None:
+        raise OnsiteError("db-not-installed")
+    try:
+        db_versions.lookup(*installed)
+    except db_versions.UnsupportedVersion:
+        raise OnsiteError("db-unsupported", {"server": "{} {}".format(*installed)})
+    wanted = {"mariadb": db_versions.MARIADB, "mysql-community": db_versions.MYSQL}.get(
+        site.database.flavour)
+    if wanted and wanted != installed[0]:
+        raise OnsiteError("db-flavour-mismatch", {"wanted": site.database.flavour,
+                                                  "installed": "{} {}".format(
+                                                      installed[0], ".".join(map(str, installed[1])))},
+                          exit_code=2)
+    repl, seed = passwords(site)
+    if not repl:
+        raise OnsiteError("db-no-peer-secret", {"key": "replication_password"})
+    if not seed:
+        raise OnsiteError("db-no-peer-secret", {"key": "seed_password"})
+    names = [n.name for n in site.nodes]
+    if _args["seed_from"] is not None and _args["seed_from"] not in names:
+        raise OnsiteError("db-seed-from-unknown", {"value": _args["seed_from"],
+                                                   "nodes": ", ".join(names)})
+    directory = db_paths.cnf_dir()
+    if directory is None:
+        raise OnsiteError("db-no-includedir")
+    bad = db_paths.dangerous_options(own_file=os.path.join(directory, "ha-replication.cnf"))
+    if bad:
+        raise OnsiteError("db-dangerous-option", context=bad, exit_code=2)
+
+
+def apply(site, local):
+    repl, seed = passwords(site)
+    socket = db_paths.socket()
+    plan = plan_for(site, local)
+    installed = db_setup.detect_installed()
+    facts_hint = db_versions.lookup(*installed)
+    services.remember(facts_hint.service)
+    cnf = os.path.join(db_paths.cnf_dir(), db_render.CNF_NAME)
+    if not os.path.exists(cnf):
+        state.append("created", cnf)          # our drop-in: uninstall removes it
+    # what uninstall needs even when configure stops halfway
+    state.remember("database", {"peer_address": plan.peer_address, "socket": socket,
+                                "service": facts_hint.service, "cnf": cnf})
+    ctx = db_setup.DbContext(plan=plan, root="/", cnf_dir=db_paths.cnf_dir(), socket=socket,
+                             repl_password=repl, seed_password=seed,
+                             seed_from=_args["seed_from"], peer_timeout=_args["peer_timeout"],
+                             verify_timeout=_args["verify_timeout"], service=services,
+                             out=_print)
+    summary = db_setup.configure(ctx)
+    facts = summary["facts"]
+    changes = list(summary["changed"])
+    if not services.is_enabled(facts.service):
+        services.enable(facts.service)
+        changes.append("enabled {} at boot".format(facts.service))
+    # kept on the node for status and the role hook (site.toml may leave the host)
+    for key, value in (("replication_password", repl), ("seed_password", seed)):
+        if db_secrets.get(key) != value:
+            db_secrets.put(key, value)
+    root_pw = db_secrets.get("root_password")
+    changed, _ = fileops.install(ADMIN_DEFAULTS, render_admin_defaults(root_pw, socket), 0o600)
+    if changed:
+        changes.append("wrote " + ADMIN_DEFAULTS)
+    fileops.ensure_dir(os.path.dirname(ROLE_HOOK), 0o700)
+    client = find_program(facts.client) or facts.client[0]
+    changed, _ = fileops.install(ROLE_HOOK, render_role_hook(facts, client, ADMIN_DEFAULTS), 0o700)
+    if changed:
+        changes.append("wrote " + ROLE_HOOK)
+    role = align_role(facts, socket)
+    if role:
+        changes.append(role)
+    # what 'status' needs later without the site file
+    state.mark("database", "done", plan=dict(plan._asdict(), schemas=list(plan.schemas)),
+               vip=site.cluster.vip, socket=socket, flavour=facts.flavour,
+               version=list(facts.version))
+    return changes
+
+
+def align_role(facts, socket):
+    """keepalived may have changed state before the hook existed (its step runs first): apply
+    the current VRRP state once, through the hook so the change is logged like any other."""
+    try:
+        with open(keepalived.STATE_FILE) as handle:
+            vrrp_state = handle.read().split()[0]
+    except (OSError, IndexError):
+        return None
+    from onsite.db.client import Connection
+    admin = Connection("root", db_secrets.get("root_password"), socket=socket, client=facts.client)
+    read_only = admin.value("SELECT @@GLOBAL.read_only") in ("1", "ON")
+    want = vrrp_state != "MASTER"
+    if vrrp_state not in ("MASTER", "BACKUP", "FAULT", "STOP") or read_only == want:
+        return None
+    proc = subprocess.run([ROLE_HOOK, "INSTANCE", "ha-bundle", vrrp_state, "0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if proc.returncode != 0:
+        raise OnsiteError("db-sql-failed", {"where": "role hook", "detail": proc.stdout.strip()})
+    return "read_only {} (keepalived state {})".format("ON" if want else "OFF", vrrp_state)
+
+
+def _print(line):
+    print(line)

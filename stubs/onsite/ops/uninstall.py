@@ -1,0 +1,293 @@
+"""``uninstall`` / ``rollback``: undo what install and configure did, from the state journal.
+
+Order: keepalived stopped (and disabled when we enabled it) -> replication channel reset and
+our database accounts dropped, our my.cnf drop-in removed and the server restarted -> our
+firewall rules removed -> every file we replaced gets its original bytes, owner and mode back
+(from the oldest backup), every file we created is removed -> services the customer ran before
+are started again with their own configuration. Databases and their data are NEVER deleted
+(the app schemas and our own ``ha_bundle`` schema stay). ``--remove-packages`` also erases the
+packages install added (only those, never ones that were there before).
+A second run finds nothing in the journal and says so.
+"""
+
+import os
+import sys
+import time
+
+from onsite.db import client as db_client
+from onsite.db import paths as db_paths
+from onsite.db import render as db_render
+from onsite.db import secrets as db_secrets
+from onsite.db import setup as db_setup
+from onsite.db import versions as db_versions
+from onsite.failover import firewall
+from onsite.core import messages
+from onsite.host import rpmdb
+from onsite.host import services
+from onsite.core import state
+from onsite.core.errors import OnsiteError
+from onsite.core.logfile import Log
+
+UNDO_KEYS = ("backups", "created", "created_dirs", "firewall", "before")
+
+messages.register({
+    "un-nothing": {
+        "en": ("nothing to undo: the journal lists no changes made by ha-bundle on this host", ""),
+        "zh_CN": ("无需撤销: 日志中没有 ha-bundle 在本机做过的更改", ""),
+    },
+    "un-confirm": {
+        "en": ("undo ha-bundle's changes on this host (keepalived, firewall, replication; databases are kept)? [y/N] ", ""),
+        "zh_CN": ("撤销 ha-bundle 在本机的更改 (keepalived, 防火墙, 复制; 数据库保留)? [y/N] ", ""),
+    },
+    "un-declined": {
+        "en": ("not confirmed: nothing was changed", "run again and answer y, or pass --accept to the installer"),
+        "zh_CN": ("未确认: 未做任何更改", "请重新运行并回答 y, 或在运行安装程序时加 --accept"),
+    },
+    "un-step": {"en": ("[{n}/{total}] {step}", ""), "zh_CN": ("[{n}/{total}] {step}", "")},
+    "un-db-kept": {
+        "en": ("databases kept, nothing deleted: {schemas}; root keeps the password in {secrets}", ""),
+        "zh_CN": ("数据库均保留, 未删除任何数据: {schemas}; root 密码仍保存在 {secrets}", ""),
+    },
+    "un-done": {
+        "en": ("uninstall finished: {count} change(s) undone (log: {log})", ""),
+        "zh_CN": ("卸载完成: 已撤销 {count} 项更改 (日志: {log})", ""),
+    },
+    "un-db-unreachable": {
+        "en": ("cannot log in to the database server to remove replication ({detail}); nothing else was changed yet",
+               "start the database server, then run uninstall again"),
+        "zh_CN": ("无法登录数据库以移除复制 ({detail}); 其他内容尚未更改",
+                  "请启动数据库服务, 然后重新运行 uninstall"),
+    },
+    "un-rpm-failed": {
+        "en": ("rpm -e failed (log: {log})", "the packages are still installed; read the log"),
+        "zh_CN": ("rpm -e 失败 (日志: {log})", "软件包仍已安装; 请查看日志"),
+    },
+})
+
+
+def add_arguments(parser):
+    parser.add_argument("--root", "--rpm-root", dest="root", default="/",
+                        help="the rpm root install used (only for --remove-packages); default /")
+    parser.add_argument("--remove-packages", action="store_true",
+                        help="also erase the packages install added (never ones that were there before)")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def say(text):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def confirm(args):
+    if args.yes or os.environ.get("HA_INSTALLER_ACCEPT") == "yes" or not sys.stdin.isatty():
+        return
+    sys.stdout.write(messages.text("un-confirm"))
+    sys.stdout.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes", "是"):
+        raise OnsiteError("un-declined")
+
+
+# ------------------------------------------------------------------ keepalived
+
+def stop_keepalived(journal, log):
+    before = journal.get("before", {}).get("service:keepalived")
+    if before is None:
+        return []
+    done = []
+    if services.is_active("keepalived"):
+        services.stop("keepalived")
+        done.append("stopped keepalived")
+    if not before.get("enabled") and services.is_enabled("keepalived"):
+        services.disable("keepalived")
+        done.append("disabled keepalived at boot (it was not enabled before)")
+    return done
+
+
+def restart_previous(journal):
+    """Services that ran before us run again, now with the customer's restored files."""
+    before = journal.get("before", {}).get("service:keepalived") or {}
+    if before.get("active") and not services.is_active("keepalived"):
+        services.start("keepalived")
+        return ["started keepalived again with the restored configuration (it ran before install)"]
+    return []
+
+
+# ------------------------------------------------------------------ database
+
+def _admin(info):
+    installed = db_setup.detect_installed()
+    if installed is None:
+        return None, None
+    facts = db_versions.lookup(*installed)
+    socket = info.get("socket") or db_paths.socket()
+    for password in (db_secrets.get("root_password"), None):
+        conn = db_client.Connection("root", password, socket=socket, client=facts.client)
+        if conn.ping():
+            return facts, conn
+    return facts, None
+
+
+def remove_replication(journal, log):
+    """Channel reset, our accounts dropped (not binlogged), drop-in removed, server restarted.
+    Never a DROP DATABASE or DELETE: the customer's data and ours stay."""
+    info = journal.get("before", {}).get("database")
+    if info is None:
+        return []
+    done = []
+    service = info.get("service") or "mariadb"
+    if not db_setup._server_answers(db_client.Connection("root", None, socket=info.get("socket"))):
+        services.start(service)
+        time.sleep(1)
+    facts, admin = _admin(info)
+    if admin is None:
+        raise OnsiteError("un-db-unreachable", {"detail": "root login refused or server down"}, exit_code=3)
+    peer = info["peer_address"]
+    reset = facts.stop_replica.replace("STOP", "RESET", 1) + " ALL"
+    stmts = ["SET SESSION sql_log_bin = 0", facts.stop_replica, reset]
+    for user in (db_render.REPL_USER, db_render.SEED_USER):
+        if admin.value(db_render.sql_user_exists(user, peer)) not in (None, "0"):
+            stmts.append("DROP USER {}".format(db_render.account(user, peer)))
+            done.append("dropped the account {}@{}".format(user, peer))
+    stmts += db_render.sql_read_only(facts, False)
+
+    try:
+        admin.execute(stmts)
+    except db_client.DbError as exc:
+        raise OnsiteError("un-db-unreachable", {"detail": exc.message.splitlines()[-1]}, exit_code=3)
+    log.write("database: " + "; ".join(s for s in stmts if "PASSWORD" not in s.upper()))
+    name = ((journal.get("steps", {}).get("database") or {}).get("plan") or {}).get("name")
+    if name:
+        try:   # our own pairing bookkeeping (not app data), so a later install pairs afresh
+            admin.execute(["SET SESSION sql_log_bin = 0", "DELETE FROM {} WHERE node = {}".format(
+                db_setup.PHASE_TABLE, db_render.quote(name))])
+        except db_client.DbError:
+            pass
+    done.insert(0, "replication channel from {} stopped and reset".format(peer))
+    cnf = info.get("cnf")
+    if cnf and os.path.exists(cnf):
+        os.unlink(cnf)
+        done.append("removed " + cnf)
+        services.restart(service)
+        db_setup._wait_for(admin, 60)
+        done.append("restarted {} without the replication settings".format(service))
+    return done
+
+
+def kept_schemas(journal):
+    info = (journal.get("steps", {}).get("database") or {}).get("plan") or {}
+    return ", ".join(list(info.get("schemas") or []) + [db_render.OWN_SCHEMA])
+
+
+# ------------------------------------------------------------------ firewall
+
+def remove_firewall(journal, log):
+    done = [line for line in (firewall.undo(item) for item in reversed(journal.get("firewall", [])))
+            if line]
+    for line in done:
+        log.write(line)
+    return done
+
+
+# ------------------------------------------------------------------ files
+
+def restore_files(journal, log):
+    """Originals back from the oldest backup of each file; files we created removed; our
+    directories removed when empty. Backups themselves are kept."""
+    done = []
+    created = journal.get("created", [])
+    first = {}
+    for entry in journal.get("backups", []):
+        first.setdefault(entry["file"], entry)
+    for path, entry in sorted(first.items()):
+        if path in created:
+            continue
+        with open(entry["backup"], "rb") as handle:
+            data = handle.read()
+        mode = entry.get("mode", 0o644)
+        state.atomic_write(path, data, mode=mode)
+        os.chmod(path, mode)
+        if "uid" in entry:
+            os.chown(path, entry["uid"], entry["gid"])
+        done.append("restored {} from {}".format(path, entry["backup"]))
+    for path in created:
+        if os.path.lexists(path):
+            os.unlink(path)
+            done.append("removed " + path)
+    for path in sorted(journal.get("created_dirs", []), key=len, reverse=True):
+        if os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
+            done.append("removed directory " + path)
+    for line in done:
+        log.write(line)
+    return done
+
+
+# ------------------------------------------------------------------ packages
+
+def remove_packages(root, log):
+    entry = state.load(root).get("steps", {}).get("install") or {}
+    names = entry.get("added") or []
+    if not names:
+        return []
+    code, output = rpmdb.run(["-e"] + names, root, log)
+    if code != 0:
+        raise OnsiteError("un-rpm-failed", {"log": log.path}, context=rpmdb.explain(output)[:10])
+    state.mark("install", "removed", root=root, removed=names, installed=[], added=[])
+    return ["erased {} packages: {}".format(len(names), ", ".join(names))]
+
+
+# ------------------------------------------------------------------ the command
+
+def forget(journal_before):
+    """Clear what was undone from the journal (kept under 'uninstalled' for the record)."""
+    journal = state.load()
+    journal.setdefault("uninstalled", []).append(
+        {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+         "undone": {k: journal_before.get(k) for k in UNDO_KEYS if journal_before.get(k)}})
+    for key in UNDO_KEYS:
+        journal.pop(key, None)
+    for name in list(journal.get("steps", {})):
+        if name.startswith(("install-", "configure-", "database")) or name == "site":
+            del journal["steps"][name]
+    state.save(journal)
+
+
+def run(args):
+    if os.geteuid() != 0:
+        raise OnsiteError("not-root", exit_code=4)
+    root = os.path.abspath(args.root)
+    journal = state.load()
+    has_packages = args.remove_packages and (state.load(root).get("steps", {}).get("install") or {}).get("added")
+    if not any(journal.get(k) for k in UNDO_KEYS) and not has_packages:
+        say(messages.text("un-nothing"))
+        return 0
+    confirm(args)
+    log = Log("/", "uninstall")
+    steps = [("keepalived", lambda: stop_keepalived(journal, log)),
+             ("database", lambda: remove_replication(journal, log)),
+             ("firewall", lambda: remove_firewall(journal, log)),
+             ("files", lambda: restore_files(journal, log)),
+             ("services", lambda: restart_previous(journal))]
+    if args.remove_packages:
+        steps.append(("packages", lambda: remove_packages(root, log)))
+    count = 0
+    try:
+        for number, (name, action) in enumerate(steps, 1):
+            if name == "packages":
+                forget(journal)      # configuration is undone even if rpm refuses below
+            say(messages.text("un-step", n=number, total=len(steps), step=name))
+            state.mark("uninstall-" + name, "started")
+            done = action()
+            state.mark("uninstall-" + name, "done", changes=done)
+            for line in done:
+                say("  " + line)
+            count += len(done)
+        if not args.remove_packages:
+            forget(journal)
+        if journal.get("before", {}).get("database"):
+            say(messages.text("un-db-kept", schemas=kept_schemas(journal),
+                              secrets=db_secrets.secrets_path()))
+    finally:
+        log.close()
+    say(messages.text("un-done", count=count, log=log.path))
+    return 0
