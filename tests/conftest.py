@@ -35,6 +35,15 @@ def find_python36() -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch):
+    """Messages rendered in this process are English whatever LANG the test run has (a test
+    that wants zh_CN patches current_lang itself); subprocesses keep their own environment."""
+    from onsite.core import messages
+
+    monkeypatch.setattr(messages, "current_lang", lambda environ=None: "en")
+
+
 @pytest.fixture(scope="session")
 def py36() -> str:
     """Path of a Python 3.6 interpreter; skips (with the reason) where none exists."""

@@ -19,6 +19,7 @@ import pytest
 
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
 from tests.site_util import APP, DATABASE, NODES, SECRETS, cluster
+from onsite.core import errors  # the exit code table
 
 pytestmark = pytest.mark.lab
 
@@ -277,7 +278,7 @@ def test_different_data_is_refused_nothing_changes_then_seed_from(make_lab, tmp_
     res = configure_both(lab, site)
     for node in ("ha1", "ha2"):
         out = res[node].stdout + res[node].stderr
-        assert res[node].returncode == 4, out
+        assert res[node].returncode == errors.REFUSED, out
         assert "both nodes hold application data and it differs; nothing was changed" in out
         assert "itv.device: contents differ" in out
         assert "--seed-from NODE" in out
@@ -312,13 +313,13 @@ def test_bad_input_is_refused_and_changes_nothing(make_lab, tmp_path):
     no_secrets.write_text(SITE.split("[secrets]")[0])
     os.chmod(str(no_secrets), 0o600)
     out = lab.exec_python_onsite("ha1", ["configure", "--site", str(no_secrets), "--only", "database"])
-    assert out.returncode == 1
+    assert out.returncode == errors.BAD_INPUT
     assert "no shared replication secret: the site file has no [secrets] replication_password" in out.stderr
     assert "or pass --peer-secret" in out.stderr
     site = write_site(tmp_path)
     out = lab.exec_python_onsite("ha1", ["configure", "--site", site, "--only", "database",
                                          "--seed-from", "ha3"])
-    assert out.returncode == 1
+    assert out.returncode == errors.BAD_INPUT
     assert "--seed-from ha3 is not a node of this site (nodes: ha1, ha2)" in out.stderr
     out = lab.exec_python_onsite("ha1", ["--lang", "zh_CN", "configure", "--site", site, "--only",
                                          "database", "--seed-from", "ha3"])
@@ -328,7 +329,7 @@ def test_bad_input_is_refused_and_changes_nothing(make_lab, tmp_path):
     old = lab.path("ha1", "/etc/my.cnf.d/server.cnf")
     old.write_text("[mysqld]\nslave-skip-errors=all\nreplicate-do-db=itv\n")
     out = lab.exec_python_onsite("ha1", ["configure", "--site", site, "--only", "database"])
-    assert out.returncode == 2
+    assert out.returncode == errors.BAD_INPUT
     assert "settings that lose or skip replicated data; nothing was changed" in out.stderr
     assert "/etc/my.cnf.d/server.cnf: slave-skip-errors=all" in out.stderr
     assert "/etc/my.cnf.d/server.cnf: replicate-do-db=itv" in out.stderr

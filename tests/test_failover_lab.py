@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
+from onsite.core import errors  # the exit code table
 
 pytestmark = pytest.mark.lab
 
@@ -102,7 +103,7 @@ def assert_only_holder(lab, node):
 def test_bad_site_is_refused_before_any_change(lab, site_dir, vip, ha2, words):
     before = firewall_state(lab, "ha1")
     out = configure(lab, "ha1", site_file(site_dir, "bad.toml", vip=vip, ha2=ha2))
-    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.returncode == errors.BAD_INPUT, out.stdout + out.stderr
     assert words in out.stderr
     assert "nothing was changed" in out.stderr
     if vip == "192.0.2.50":
@@ -117,7 +118,7 @@ def test_bad_site_is_refused_before_any_change(lab, site_dir, vip, ha2, words):
 def test_refusal_speaks_chinese_too(lab, site_dir):
     out = lab.exec_python_onsite("ha1", ["configure", "--lang", "zh_CN", "--site",
                                          site_file(site_dir, "bad.toml", ha2="192.0.2.11")])
-    assert out.returncode == 2
+    assert out.returncode == errors.BAD_INPUT
     assert "站点设置有 1 处问题; 未做任何更改" in out.stderr
     assert "node[1].address: duplicate address 192.0.2.11" in out.stderr
 

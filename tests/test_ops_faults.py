@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import find_python36
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
+from onsite.core import errors  # the exit code table
 from tests.ops_helpers import (
     app_rows,
     baseline_root,
@@ -113,7 +114,7 @@ def test_a_preflight_fail_stops_install_before_any_change(lab, world, tmp_path):
                               universal_newlines=True).stdout
     proc = start_install(lab, "ha1", dict(world, site=str(bad)))
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 1, out
+    assert proc.returncode == errors.CHECKS_FAILED, out
     assert "[1/6] preflight ..." in out and "[2/6]" not in out
     assert "192.0.2.50" in out
     assert "preflight found 1 problem(s); nothing was changed" in out

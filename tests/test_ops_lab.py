@@ -21,6 +21,7 @@ import re
 import pytest
 
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
+from onsite.core import errors  # the exit code table
 from tests.ops_helpers import (
     VIP,
     app_rows,
@@ -111,7 +112,7 @@ def test_drill_reports_the_outage_and_status_shows_one_holder(lab, world):
     holder = lab.wait_single_holder(VIP)
     other = "ha2" if holder == "ha1" else "ha1"
     refused = lab.exec_python_onsite(other, ["drill", "--site", world["site"]])
-    assert refused.returncode == 2
+    assert refused.returncode == errors.BAD_INPUT
     assert "does not hold the VIP %s; %s does" % (VIP, holder) in refused.stderr
     # no --site: drill uses the site install recorded in the journal
     res = lab.exec_python_onsite(holder, ["drill"], timeout=180)
@@ -162,7 +163,7 @@ def test_remove_packages_never_breaks_what_the_host_needs(lab, world):
     root = str(world["roots"]["ha2"])
     before = lab.run("ha2", ["rpm", "--root", root, "-qa"]).stdout.split()
     res = lab.exec_python_onsite("ha2", ["uninstall", "--remove-packages", "--rpm-root", root])
-    assert res.returncode == 1, res.stdout + res.stderr
+    assert res.returncode == errors.FAILED, res.stdout + res.stderr
     assert "rpm -e failed" in res.stderr and "the packages are still installed" in res.stderr
     assert "postfix" in res.stderr
     assert sorted(lab.run("ha2", ["rpm", "--root", root, "-qa"]).stdout.split()) == sorted(before)

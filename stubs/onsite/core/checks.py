@@ -16,14 +16,6 @@ PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 # fix: what to do (translated, empty on PASS); side: "here", "peer" or "both" (who must act)
 Result = collections.namedtuple("Result", "name status text fix side")
 
-messages.register({
-    "chk-PASS": {"en": ("PASS", ""), "zh_CN": ("通过", "")},
-    "chk-WARN": {"en": ("WARN", ""), "zh_CN": ("警告", "")},
-    "chk-FAIL": {"en": ("FAIL", ""), "zh_CN": ("失败", "")},
-    "chk-fix": {"en": ("fix", ""), "zh_CN": ("处理", "")},
-    "chk-header": {"en": ("status|check|result", ""), "zh_CN": ("状态|检查项|结果", "")},
-})
-
 
 def result(name, status, text, fix="", side="here"):
     return Result(name, status, text, fix or "", side)

@@ -7,17 +7,7 @@ directory, the payload is the directory that holds this onsite package.
 import json
 import os
 
-from onsite.core import messages
-from onsite.core.errors import OnsiteError
-
-messages.register({
-    "payload-missing": {
-        "en": ("the bundle files are not where expected ({path})",
-               "run the installer file itself: sh ./ha-installer-<target>.run -- COMMAND"),
-        "zh_CN": ("安装包文件不在预期位置 ({path})",
-                  "请直接运行安装文件: sh ./ha-installer-<target>.run -- 命令"),
-    },
-})
+from onsite.core.errors import BAD_INPUT, OnsiteError
 
 
 def payload_dir():
@@ -36,7 +26,7 @@ def load_lock(directory=None):
         with open(path) as handle:
             return json.load(handle)
     except (OSError, ValueError):
-        raise OnsiteError("payload-missing", {"path": path})
+        raise OnsiteError("payload-missing", {"path": path}, exit_code=BAD_INPUT)
 
 
 def locked_packages(lock):

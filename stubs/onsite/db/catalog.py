@@ -1,8 +1,9 @@
-"""Messages (en, zh_CN) of the database step: short, and saying what to do next."""
+"""Messages (en, zh_CN) of onsite.db: reference -> {lang: (text, hint)}.
 
-from onsite.core import messages
+Data only (no imports): onsite.core.messages merges the package catalogs."""
 
-messages.register({
+MESSAGES = {
+    # --- db (database step)
     "db-not-installed": {
         "en": ("no MySQL or MariaDB server is installed on this node",
                "run the install command first, then configure again"),
@@ -99,4 +100,34 @@ messages.register({
     },
     # progress lines (text only)
     "db-step": {"en": ("database: {what}", ""), "zh_CN": ("数据库: {what}", "")},
-})
+    # --- db/status.py
+    "db-st-title": {"en": ("database replication:", ""), "zh_CN": ("数据库复制:", "")},
+    "db-st-header": {
+        "en": ("node|role|VIP|IO thread|SQL thread|lag (s)|last error", ""),
+        "zh_CN": ("节点|角色|VIP|IO 线程|SQL 线程|延迟 (秒)|最近错误", ""),
+    },
+    "db-st-active": {"en": ("active (writable)", ""), "zh_CN": ("主用 (可写)", "")},
+    "db-st-passive": {"en": ("passive (read-only)", ""), "zh_CN": ("备用 (只读)", "")},
+    "db-st-unreachable": {"en": ("unreachable", ""), "zh_CN": ("无法连接", "")},
+    "db-st-not-configured": {
+        "en": ("database: not configured yet (run configure)", ""),
+        "zh_CN": ("数据库: 尚未配置 (请运行 configure)", ""),
+    },
+    "db-st-secrets": {
+        "en": ("secrets (shown because of --show-secrets; do not paste them into tickets):", ""),
+        "zh_CN": ("密码 (因使用 --show-secrets 而显示; 请勿粘贴到工单中):", ""),
+    },
+    # --- db/step.py
+    "db-flavour-mismatch": {
+        "en": ("the site file asks for database.flavour = {wanted}, but this node has {installed}",
+               "fix database.flavour in the site file, or install the server this bundle carries"),
+        "zh_CN": ("站点文件要求 database.flavour = {wanted}, 但本节点安装的是 {installed}",
+                  "请修正站点文件中的 database.flavour, 或安装本安装包提供的数据库服务器"),
+    },
+    "db-no-includedir": {
+        "en": ("the database server's my.cnf includes no directory for our settings",
+               "add the line '!includedir /etc/my.cnf.d' to /etc/my.cnf (the RHEL default), then run configure again"),
+        "zh_CN": ("数据库的 my.cnf 没有包含任何配置目录",
+                  "请在 /etc/my.cnf 中加入 '!includedir /etc/my.cnf.d' (RHEL 默认), 然后重新运行 configure"),
+    },
+}

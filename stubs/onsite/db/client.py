@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import tempfile
 
+from onsite.host import programs
+
 
 class DbError(Exception):
     """The client failed: message is the client's stderr (it never contains the password)."""
@@ -22,16 +24,8 @@ class DbError(Exception):
 
 
 def find_program(names):
-    """First of names (e.g. ('mariadb', 'mysql')) found on PATH or in the usual sbin dirs."""
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-        for directory in ("/usr/bin", "/usr/sbin", "/usr/libexec"):
-            cand = os.path.join(directory, name)
-            if os.access(cand, os.X_OK):
-                return cand
-    return None
+    """First of names (e.g. ('mariadb', 'mysql')) found on PATH or in the server dirs."""
+    return programs.first(names, programs.SERVER_DIRS)
 
 
 def _option_value(value):

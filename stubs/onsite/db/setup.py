@@ -15,14 +15,15 @@ import re
 import subprocess
 import time
 
+from onsite.db import canary
 from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
 from onsite.db import versions as db_versions
 from onsite.core import messages
+from onsite.host import tools
 from onsite.core import state
-from onsite.db import catalog as db_messages  # noqa: F401  (registers the messages)
 from onsite.db.client import Connection, DbError, find_program
-from onsite.core.errors import OnsiteError
+from onsite.core.errors import BAD_INPUT, PEER_NOT_READY, REFUSED, OnsiteError
 
 # Everything one run needs, decided before any change is made.
 DbContext = collections.namedtuple("DbContext", (
@@ -90,8 +91,7 @@ def detect_installed():
         if prog is None:
             continue
         try:
-            out = subprocess.run([prog, "--version"], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, universal_newlines=True, timeout=30)
+            out = tools.run([prog, "--version"], timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             continue
         match = re.search(r"Ver\s+(\S+)", out.stdout)
@@ -109,7 +109,7 @@ def facts_for(conn):
     try:
         return db_versions.lookup(flavour, version)
     except db_versions.UnsupportedVersion:
-        raise OnsiteError("db-unsupported", {"server": text})
+        raise OnsiteError("db-unsupported", {"server": text}, exit_code=BAD_INPUT)
 
 
 # ---------------------------------------------------------------- root login
@@ -168,7 +168,7 @@ def ensure_root(ctx, facts_hint):
         admin = base.with_password(password)
         if admin.ping():
             return admin, True
-    raise OnsiteError("db-root-login", {"secrets": db_secrets.secrets_path(ctx.root)})
+    raise OnsiteError("db-root-login", {"secrets": db_secrets.secrets_path(ctx.root)}, exit_code=BAD_INPUT)
 
 
 # ---------------------------------------------------------------- server settings
@@ -194,7 +194,7 @@ def ensure_cnf(ctx, facts, admin):
     if changed or running_mismatches(facts, ctx.plan, admin):
         _say(ctx, "restarting " + facts.service + " to apply the settings")
         ctx.service.restart(facts.service)
-        _wait_for(admin, 60)
+        wait_for_login(admin, 60)
     wrong = running_mismatches(facts, ctx.plan, admin)
     if wrong:
         if wrong[0].startswith("server_id") and len(wrong) > 3:
@@ -223,7 +223,7 @@ def running_mismatches(facts, plan, admin):
     return wrong
 
 
-def _wait_for(conn, seconds):
+def wait_for_login(conn, seconds):
     deadline = time.time() + seconds
     while time.time() < deadline:
         if conn.ping():
@@ -419,7 +419,7 @@ def check_space(ctx, peer, admin):
     free = stat.f_bavail * stat.f_frsize
     if need > free:
         raise OnsiteError("db-no-space", {"directory": directory, "need": need // 2 ** 20 + 1,
-                                          "free": free // 2 ** 20})
+                                          "free": free // 2 ** 20}, exit_code=BAD_INPUT)
 
 
 def seed_from_peer(ctx, facts, admin, peer):
@@ -504,24 +504,6 @@ def wait_healthy(facts, admin, seconds):
         time.sleep(0.5)
 
 
-def canary_roundtrip(ctx, facts, admin, peer, seconds):
-    """Write a row here and wait for it on the peer: proves this node -> peer end to end."""
-    token = "{}-{}-{}".format(ctx.plan.name, int(time.time()), db_secrets.generate(8))
-    stmts = db_render.sql_canary_insert(token, ctx.plan.name)
-    if facts.super_read_only and ctx.plan.passive:
-        stmts = ["SET GLOBAL super_read_only = OFF"] + stmts + ["SET GLOBAL super_read_only = ON"]
-    admin.execute(stmts)
-    started = time.time()
-    while time.time() - started < seconds:
-        try:
-            if peer.value(db_render.sql_canary_seen(token)) == "1":
-                return time.time() - started
-        except DbError:
-            pass
-        time.sleep(0.2)
-    raise OnsiteError("db-canary-timeout", {"peer": ctx.plan.peer_name, "seconds": seconds})
-
-
 # ---------------------------------------------------------------- the whole step
 
 def peer_connection(ctx, facts):
@@ -543,7 +525,7 @@ def wait_for_peer(ctx, peer, phases=("ready", "seeded", "paired")):
         if time.time() > deadline:
             raise OnsiteError("db-peer-not-ready", {"peer": ctx.plan.peer_name,
                                                     "address": ctx.plan.peer_address,
-                                                    "seconds": ctx.peer_timeout}, exit_code=3)
+                                                    "seconds": ctx.peer_timeout}, exit_code=PEER_NOT_READY)
         if not said:
             _say(ctx, "waiting up to {} s for {} ({}) to run configure".format(
                 ctx.peer_timeout, ctx.plan.peer_name, ctx.plan.peer_address))
@@ -576,21 +558,21 @@ def configure(ctx):
     """Run the whole database step on this node; returns a summary dict."""
     for key in ("repl_password", "seed_password"):
         if not getattr(ctx, key):
-            raise OnsiteError("db-no-peer-secret", {"key": key.replace("repl_", "replication_")})
+            raise OnsiteError("db-no-peer-secret", {"key": key.replace("repl_", "replication_")}, exit_code=BAD_INPUT)
     if ctx.seed_from not in (None, ctx.plan.name, ctx.plan.peer_name):
         raise OnsiteError("db-seed-from-unknown", {"value": ctx.seed_from, "nodes": ", ".join(
-            [ctx.plan.name, ctx.plan.peer_name])})
+            [ctx.plan.name, ctx.plan.peer_name])}, exit_code=BAD_INPUT)
     installed = detect_installed()
     hint = None
     if installed is None:
-        raise OnsiteError("db-not-installed")
+        raise OnsiteError("db-not-installed", exit_code=BAD_INPUT)
     try:
         hint = db_versions.lookup(*installed)
     except db_versions.UnsupportedVersion:
-        raise OnsiteError("db-unsupported", {"server": "{} {}".format(*installed)})
+        raise OnsiteError("db-unsupported", {"server": "{} {}".format(*installed)}, exit_code=BAD_INPUT)
     summary = {"changed": []}
     probe = Connection(user="root", socket=ctx.socket, client=hint.client, dump=hint.dump)
-    if not _server_answers(probe):
+    if not server_answers(probe):
         _say(ctx, "starting " + hint.service)
         ctx.service.start(hint.service)
         if not _wait_for_socket(probe, 60):
@@ -640,7 +622,7 @@ def configure(ctx):
             summary["initial_data"] = choice
             if choice == "refuse":
                 raise OnsiteError("db-data-differs", {}, context=differences(
-                    local_inv, peer_inv, ctx.plan.name, ctx.plan.peer_name), exit_code=4)
+                    local_inv, peer_inv, ctx.plan.name, ctx.plan.peer_name), exit_code=REFUSED)
             if choice == "seed":
                 set_phase(admin, ctx.plan.name, "seeding")
                 try:
@@ -669,7 +651,8 @@ def configure(ctx):
                               context=problems[1:])
         # the peer's own channel must exist before a row from here can show up there
         wait_for_peer(ctx, peer, phases=("paired",))
-        seconds = canary_roundtrip(ctx, facts, admin, peer, ctx.verify_timeout)
+        seconds = canary.roundtrip(facts, admin, peer, ctx.plan.name, ctx.plan.peer_name,
+                                   ctx.verify_timeout)
         _say(ctx, "replication healthy; a test row reached {} in {:.1f} s".format(
             ctx.plan.peer_name, seconds))
         summary["canary_seconds"] = seconds
@@ -680,7 +663,7 @@ def configure(ctx):
     return summary
 
 
-def _server_answers(conn):
+def server_answers(conn):
     """True when the server is up (even if this login is refused)."""
     try:
         conn.value("SELECT 1")
@@ -692,7 +675,7 @@ def _server_answers(conn):
 def _wait_for_socket(conn, seconds):
     deadline = time.time() + seconds
     while time.time() < deadline:
-        if _server_answers(conn):
+        if server_answers(conn):
             return True
         time.sleep(0.5)
     return False

@@ -1,65 +1,22 @@
 """Database part of ``status``: one row per node (role, VIP holder, replica threads, lag, last
 error). Read-only. The peer is asked through the read-only seeding account.
 
-``collect(root)`` returns the rows (for tests and other callers); ``status_line(ctx)`` is the
-hook the generic status command calls (cmd_status.STATUS_LINES).
+``collect(root)`` returns the rows; ``render(rows)`` the table (onsite.ops.status shows it).
 """
 
 import collections
 import os
-import subprocess
 
 from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
 from onsite.db import versions as db_versions
 from onsite.core import messages
 from onsite.core import state
+from onsite.host import addresses
+from onsite.host import vip as host_vip
 from onsite.db.client import Connection, DbError
 
 COLUMNS = ("node", "role", "vip", "io_thread", "sql_thread", "lag", "last_error")
-
-messages.register({
-    "db-st-title": {"en": ("database replication:", ""), "zh_CN": ("数据库复制:", "")},
-    "db-st-header": {
-        "en": ("node|role|VIP|IO thread|SQL thread|lag (s)|last error", ""),
-        "zh_CN": ("节点|角色|VIP|IO 线程|SQL 线程|延迟 (秒)|最近错误", ""),
-    },
-    "db-st-active": {"en": ("active (writable)", ""), "zh_CN": ("主用 (可写)", "")},
-    "db-st-passive": {"en": ("passive (read-only)", ""), "zh_CN": ("备用 (只读)", "")},
-    "db-st-unreachable": {"en": ("unreachable", ""), "zh_CN": ("无法连接", "")},
-    "db-st-not-configured": {
-        "en": ("database: not configured yet (run configure)", ""),
-        "zh_CN": ("数据库: 尚未配置 (请运行 configure)", ""),
-    },
-    "db-st-secrets": {
-        "en": ("secrets (shown because of --show-secrets; do not paste them into tickets):", ""),
-        "zh_CN": ("密码 (因使用 --show-secrets 而显示; 请勿粘贴到工单中):", ""),
-    },
-})
-
-
-def _vip_here(vip):
-    try:
-        out = subprocess.run(["ip", "-o", "-4", "addr", "show"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, universal_newlines=True).stdout
-    except OSError:
-        return False
-    return any(field.split("/")[0] == vip for line in out.splitlines() for field in line.split())
-
-
-def _peer_holds_vip(vip, peer_address):
-    """The VIP answers ARP from the peer's MAC (arping; False when unknown)."""
-    try:
-        from onsite.host import arp as arpcheck
-        out = subprocess.run(["ip", "-o", "-4", "route", "get", peer_address],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             universal_newlines=True).stdout.split()
-        interface = out[out.index("dev") + 1]
-        vip_macs = arpcheck.who_has(interface, vip, count=1, wait=1)
-        return bool(vip_macs) and set(vip_macs) <= set(arpcheck.who_has(interface, peer_address,
-                                                                        count=1, wait=1))
-    except Exception:   # status must print even when arping is missing or fails
-        return False
 
 
 def _row(name, conn, facts, vip_text):
@@ -119,9 +76,12 @@ def collect(root="/", vip_holder=None):
     vip = info.get("vip")
     if vip_holder is not None:
         here, there = vip_holder == "here", vip_holder == "peer"
+    elif not vip:
+        here = there = False
     else:
-        here = _vip_here(vip) if vip else False
-        there = bool(vip) and not here and _peer_holds_vip(vip, plan["peer_address"])
+        here = addresses.holds(vip)
+        seen = None if here else host_vip.view_from_route(vip, plan["peer_address"])
+        there = seen is not None and seen.peer and not seen.foreign
     rows = [_row(plan["name"], local, facts, "holds VIP" if here else "-"),
             _row(plan["peer_name"], peer, facts, "holds VIP" if there else "-")]
     return rows
@@ -145,14 +105,9 @@ def render_secrets(root="/"):
     return "\n".join(lines)
 
 
-def status_line(ctx):
-    """Hook for cmd_status.STATUS_LINES: ctx has 'root' (and 'show_secrets' when asked)."""
-    root = ctx.get("root", "/")
-    rows = collect(root)
-    if rows is None:
-        return messages.text("db-st-not-configured") if os.path.exists(
-            db_secrets.secrets_path(root)) else None
-    text = render(rows)
-    if ctx.get("show_secrets"):
-        text += "\n" + render_secrets(root)
-    return text
+def not_configured_line(root="/"):
+    """The line status prints when the database step never finished here (None: it never
+    started, so there is nothing to say)."""
+    if os.path.exists(db_secrets.secrets_path(root)):
+        return messages.text("db-st-not-configured")
+    return None

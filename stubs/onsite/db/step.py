@@ -6,6 +6,7 @@ dir is known, --seed-from names a node (changes nothing). apply: onsite.db.setup
 hook and its 0600 login file. A second run with the same site changes nothing.
 """
 
+import collections
 import os
 import subprocess
 
@@ -15,34 +16,19 @@ from onsite.db import secrets as db_secrets
 from onsite.db import setup as db_setup
 from onsite.db import versions as db_versions
 from onsite.core import fileops
-from onsite.failover import keepalived
-from onsite.core import messages
-from onsite.host import services
+from onsite.host import services, vrrp
 from onsite.core import state
-from onsite.db import catalog as db_messages  # noqa: F401  (registers the messages)
 from onsite.db.client import find_program
 from onsite.db.render import NodePlan, render_admin_defaults, render_role_hook
-from onsite.core.errors import OnsiteError
+from onsite.core.errors import BAD_INPUT, OnsiteError
 
 ADMIN_DEFAULTS = "/etc/ha-installer/db-admin.cnf"
-ROLE_HOOK = "{}/{}/50-database".format(keepalived.SCRIPT_DIR, keepalived.NOTIFY_HOOK_DIR)
+ROLE_HOOK = os.path.join(vrrp.hook_dir(), "50-database")
 
-messages.register({
-    "db-flavour-mismatch": {
-        "en": ("the site file asks for database.flavour = {wanted}, but this node has {installed}",
-               "fix database.flavour in the site file, or install the server this bundle carries"),
-        "zh_CN": ("站点文件要求 database.flavour = {wanted}, 但本节点安装的是 {installed}",
-                  "请修正站点文件中的 database.flavour, 或安装本安装包提供的数据库服务器"),
-    },
-    "db-no-includedir": {
-        "en": ("the database server's my.cnf includes no directory for our settings",
-               "add the line '!includedir /etc/my.cnf.d' to /etc/my.cnf (the RHEL default), then run configure again"),
-        "zh_CN": ("数据库的 my.cnf 没有包含任何配置目录",
-                  "请在 /etc/my.cnf 中加入 '!includedir /etc/my.cnf.d' (RHEL 默认), 然后重新运行 configure"),
-    },
-})
 
-_args = {"seed_from": None, "peer_secret": None, "peer_timeout": 600, "verify_timeout": 30}
+# this step's own flags, frozen (configure and install build them once from the arguments)
+Options = collections.namedtuple("Options", "seed_from peer_secret peer_timeout verify_timeout")
+DEFAULTS = Options(seed_from=None, peer_secret=None, peer_timeout=600, verify_timeout=30)
 
 
 def add_arguments(parser):
@@ -57,22 +43,21 @@ def add_arguments(parser):
                        help="how long replication may take to prove itself (default 30)")
 
 
-def set_args(args):
-    for key in _args:
-        value = getattr(args, key, None)
-        if value is not None:
-            _args[key] = value
+def options(args):
+    """Options from parsed arguments (a flag not given keeps its default)."""
+    values = [getattr(args, key, None) for key in Options._fields]
+    return Options(*[d if v is None else v for v, d in zip(values, DEFAULTS)])
 
 
-def passwords(site):
+def passwords(site, opts=DEFAULTS):
     """(replication, seed) passwords shared by both nodes: from the site file's [secrets]
     (written by node 1's 'site init'), else derived from --peer-secret."""
     secrets = site.secrets
     repl = secrets.replication_password if secrets else None
     seed = secrets.seed_password if secrets else None
-    if _args["peer_secret"]:
-        repl = repl or db_setup.derive_password(_args["peer_secret"], "replication")
-        seed = seed or db_setup.derive_password(_args["peer_secret"], "seed")
+    if opts.peer_secret:
+        repl = repl or db_setup.derive_password(opts.peer_secret, "replication")
+        seed = seed or db_setup.derive_password(opts.peer_secret, "seed")
     return repl, seed
 
 
@@ -87,40 +72,40 @@ def plan_for(site, local):
                     passive=passive)
 
 
-def check(site, local):
+def check(site, local, opts=DEFAULTS):
     installed = db_setup.detect_installed()
     if installed is None:
-        raise OnsiteError("db-not-installed")
+        raise OnsiteError("db-not-installed", exit_code=BAD_INPUT)
     try:
         db_versions.lookup(*installed)
     except db_versions.UnsupportedVersion:
-        raise OnsiteError("db-unsupported", {"server": "{} {}".format(*installed)})
+        raise OnsiteError("db-unsupported", {"server": "{} {}".format(*installed)}, exit_code=BAD_INPUT)
     wanted = {"mariadb": db_versions.MARIADB, "mysql-community": db_versions.MYSQL}.get(
         site.database.flavour)
     if wanted and wanted != installed[0]:
         raise OnsiteError("db-flavour-mismatch", {"wanted": site.database.flavour,
                                                   "installed": "{} {}".format(
                                                       installed[0], ".".join(map(str, installed[1])))},
-                          exit_code=2)
-    repl, seed = passwords(site)
+                          exit_code=BAD_INPUT)
+    repl, seed = passwords(site, opts)
     if not repl:
-        raise OnsiteError("db-no-peer-secret", {"key": "replication_password"})
+        raise OnsiteError("db-no-peer-secret", {"key": "replication_password"}, exit_code=BAD_INPUT)
     if not seed:
-        raise OnsiteError("db-no-peer-secret", {"key": "seed_password"})
+        raise OnsiteError("db-no-peer-secret", {"key": "seed_password"}, exit_code=BAD_INPUT)
     names = [n.name for n in site.nodes]
-    if _args["seed_from"] is not None and _args["seed_from"] not in names:
-        raise OnsiteError("db-seed-from-unknown", {"value": _args["seed_from"],
-                                                   "nodes": ", ".join(names)})
+    if opts.seed_from is not None and opts.seed_from not in names:
+        raise OnsiteError("db-seed-from-unknown", {"value": opts.seed_from,
+                                                   "nodes": ", ".join(names)}, exit_code=BAD_INPUT)
     directory = db_paths.cnf_dir()
     if directory is None:
-        raise OnsiteError("db-no-includedir")
+        raise OnsiteError("db-no-includedir", exit_code=BAD_INPUT)
     bad = db_paths.dangerous_options(own_file=os.path.join(directory, "ha-replication.cnf"))
     if bad:
-        raise OnsiteError("db-dangerous-option", context=bad, exit_code=2)
+        raise OnsiteError("db-dangerous-option", context=bad, exit_code=BAD_INPUT)
 
 
-def apply(site, local):
-    repl, seed = passwords(site)
+def apply(site, local, opts=DEFAULTS, out=print):
+    repl, seed = passwords(site, opts)
     socket = db_paths.socket()
     plan = plan_for(site, local)
     installed = db_setup.detect_installed()
@@ -134,9 +119,8 @@ def apply(site, local):
                                 "service": facts_hint.service, "cnf": cnf})
     ctx = db_setup.DbContext(plan=plan, root="/", cnf_dir=db_paths.cnf_dir(), socket=socket,
                              repl_password=repl, seed_password=seed,
-                             seed_from=_args["seed_from"], peer_timeout=_args["peer_timeout"],
-                             verify_timeout=_args["verify_timeout"], service=services,
-                             out=_print)
+                             seed_from=opts.seed_from, peer_timeout=opts.peer_timeout,
+                             verify_timeout=opts.verify_timeout, service=services, out=out)
     summary = db_setup.configure(ctx)
     facts = summary["facts"]
     changes = list(summary["changed"])
@@ -169,16 +153,14 @@ def apply(site, local):
 def align_role(facts, socket):
     """keepalived may have changed state before the hook existed (its step runs first): apply
     the current VRRP state once, through the hook so the change is logged like any other."""
-    try:
-        with open(keepalived.STATE_FILE) as handle:
-            vrrp_state = handle.read().split()[0]
-    except (OSError, IndexError):
+    vrrp_state, _since = vrrp.read_state()
+    if vrrp_state is None:
         return None
     from onsite.db.client import Connection
     admin = Connection("root", db_secrets.get("root_password"), socket=socket, client=facts.client)
     read_only = admin.value("SELECT @@GLOBAL.read_only") in ("1", "ON")
     want = vrrp_state != "MASTER"
-    if vrrp_state not in ("MASTER", "BACKUP", "FAULT", "STOP") or read_only == want:
+    if vrrp_state not in vrrp.STATES or read_only == want:
         return None
     proc = subprocess.run([ROLE_HOOK, "INSTANCE", "ha-bundle", vrrp_state, "0"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
@@ -186,6 +168,3 @@ def align_role(facts, socket):
         raise OnsiteError("db-sql-failed", {"where": "role hook", "detail": proc.stdout.strip()})
     return "read_only {} (keepalived state {})".format("ON" if want else "OFF", vrrp_state)
 
-
-def _print(line):
-    print(line)

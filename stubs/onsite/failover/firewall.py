@@ -14,13 +14,12 @@ dropped unless they come from the peer (or loopback); what other tables allow is
 
 import collections
 import os
-import subprocess
 
 from onsite.core import fileops
-from onsite.core import messages
 from onsite.core import state
-from onsite.core.errors import OnsiteError
-from onsite.host.services import which
+from onsite.core.errors import BAD_INPUT, OnsiteError
+from onsite.host import tools
+from onsite.host.programs import which
 
 FIREWALLD_ZONES = "/etc/firewalld/zones"
 NFT_TABLE = "ha_bundle"
@@ -29,20 +28,6 @@ NFT_SYSCONFIG = "/etc/sysconfig/nftables.conf"
 IPT_COMMENT = "ha_bundle"
 
 Rules = collections.namedtuple("Rules", "peer db_port app_port interface")
-
-messages.register({
-    "firewall-none": {
-        "en": ("no firewall tool found (firewalld, nft or iptables)",
-               "install firewalld or nftables, or open VRRP (protocol 112) and port {db_port}/tcp from {peer} by hand"),
-        "zh_CN": ("未找到防火墙工具 (firewalld, nft 或 iptables)",
-                  "请安装 firewalld 或 nftables, 或手工放行来自 {peer} 的 VRRP (协议 112) 和 {db_port}/tcp"),
-    },
-    "firewall-failed": {
-        "en": ("the firewall command failed: {command}",
-               "read the output above; fix the firewall service, then run configure again"),
-        "zh_CN": ("防火墙命令失败: {command}", "请阅读上面的输出, 修复防火墙服务后重新运行 configure"),
-    },
-})
 
 
 def rules_from_site(site, local):
@@ -85,8 +70,7 @@ def iptables_rules(r):
 
 
 def _run(argv, input_text=None):
-    proc = subprocess.run(argv, input=input_text, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
+    proc = tools.run(argv, input_text)
     return proc.returncode, proc.stdout.strip()
 
 
@@ -97,32 +81,27 @@ def _must(argv, input_text=None):
     return out
 
 
-_BACKEND = []
-
-
 def backend():
-    """firewalld if running, else nftables, else iptables (None: no tool). Asked once per run."""
-    if not _BACKEND:
-        if which("firewall-cmd") and _run(["firewall-cmd", "--state"])[0] == 0:
-            _BACKEND.append("firewalld")
-        elif which("nft"):
-            _BACKEND.append("nftables")
-        elif which("iptables"):
-            _BACKEND.append("iptables")
-        else:
-            _BACKEND.append(None)
-    return _BACKEND[0]
+    """firewalld if running, else nftables, else iptables (None: no tool). Callers ask once
+    per command and pass the answer on (firewall-cmd --state costs ~0.2 s)."""
+    if which("firewall-cmd") and _run(["firewall-cmd", "--state"])[0] == 0:
+        return "firewalld"
+    if which("nft"):
+        return "nftables"
+    if which("iptables"):
+        return "iptables"
+    return None
 
 
 # --- the configure step: check() changes nothing, apply() makes the change ------------------
 
-def check(site, local):
+def check(site, local, opts=None):
     if backend() is None:
         r = rules_from_site(site, local)
-        raise OnsiteError("firewall-none", {"peer": r.peer, "db_port": r.db_port}, exit_code=2)
+        raise OnsiteError("firewall-none", {"peer": r.peer, "db_port": r.db_port}, exit_code=BAD_INPUT)
 
 
-def apply(site, local):
+def apply(site, local, opts=None):
     """Returns a list of change descriptions (empty: nothing changed)."""
     r = rules_from_site(site, local)
     kind = backend()
@@ -201,10 +180,10 @@ def _journal_zone_file(zone):
             state.append("created", name)
 
 
-def missing(site, local):
-    """Rules this node should have but does not (read-only; for verify). Empty: all present."""
+def missing(site, local, kind):
+    """Rules this node should have but does not (read-only; for verify), for the backend kind.
+    Empty: all present."""
     r = rules_from_site(site, local)
-    kind = backend()
     if kind is None:
         return ["no firewall tool (firewalld, nft or iptables)"]
     out = []
@@ -265,13 +244,13 @@ def _apply_iptables(r):
     return changes
 
 
-def undo(item):
+def undo(item, running):
     """Remove one rule that apply() journalled (state 'firewall' list); returns a change line,
-    or None when the rule is already gone. Rules that were there before us were never
-    journalled, so they are never removed."""
+    or None when the rule is already gone. running: backend() now. Rules that were there
+    before us were never journalled, so they are never removed."""
     kind = item.get("backend")
     if kind == "firewalld":
-        if backend() != "firewalld":
+        if running != "firewalld":
             return None     # not running: uninstall restores the zone file instead
         base = ["firewall-cmd"] + (["--permanent"] if item["scope"] == "permanent" else [])
         base.append("--zone=" + item["zone"])

@@ -21,14 +21,12 @@ tests/test_keepalived_render.py. Decisions (see DESIGN.md section 3 and SUMMARY.
 
 import collections
 
-CONF_PATH = "/etc/keepalived/keepalived.conf"
-SCRIPT_DIR = "/etc/keepalived/ha-bundle"
+# where keepalived's files live on the host (shared with the readers of the VRRP state)
+from onsite.host.vrrp import (CONF_PATH, NOTIFY_FIFO, NOTIFY_HOOK_DIR, NOTIFY_LOG,  # noqa: F401
+                              SCRIPT_DIR, STATE_FILE)
+
 CHECK_SCRIPT = "check_app"
 NOTIFY_SCRIPT = "notify"
-NOTIFY_HOOK_DIR = "notify.d"   # root-owned executables run on every state change (DB issue)
-STATE_FILE = "/var/lib/ha-installer/vrrp-state"
-NOTIFY_FIFO = "/run/ha-bundle-vrrp.fifo"   # keepalived creates it and writes events in order
-NOTIFY_LOG = "/var/log/ha-installer/vrrp-notify.log"   # one line per state change (status, collect)
 
 Facts = collections.namedtuple("Facts", [
     "router_id",      # this node's name

@@ -9,40 +9,18 @@ same site changes nothing and does not touch the running daemon.
 
 import os
 import shutil
-import subprocess
 import tempfile
 
-from onsite.host import arp as arpcheck
+from onsite.host import addresses
+from onsite.host import vip as host_vip
 from onsite.core import fileops
 from onsite.failover import keepalived
-from onsite.core import messages
 from onsite.host import services
-from onsite.site import sitefile as site_mod
-from onsite.core.errors import OnsiteError
-from onsite.host.services import which
+from onsite.core.errors import BAD_INPUT, FAILED, OnsiteError
+from onsite.host import tools
+from onsite.host.programs import which
 
 SERVICE = "keepalived"
-
-messages.register({
-    "keepalived-missing": {
-        "en": ("keepalived is not installed (no keepalived command, no /etc/keepalived)",
-               "run the install step first: ha-installer -- install"),
-        "zh_CN": ("未安装 keepalived (找不到 keepalived 命令或 /etc/keepalived)",
-                  "请先运行安装步骤: ha-installer -- install"),
-    },
-    "keepalived-config-invalid": {
-        "en": ("keepalived rejects the generated configuration; nothing was changed",
-               "send this output to the build team (it is a bug in ha-bundle or an unexpected keepalived version)"),
-        "zh_CN": ("keepalived 拒绝了生成的配置; 未做任何更改",
-                  "请把以上输出发给构建团队 (ha-bundle 的缺陷或 keepalived 版本不符)"),
-    },
-    "vip-in-use": {
-        "en": ("the VIP {vip} already answers ARP from {macs}, which is not the peer {peer}; nothing was changed",
-               "choose a free address for cluster.vip, or switch off the device that uses {vip}"),
-        "zh_CN": ("VIP {vip} 已被 {macs} 应答 ARP, 不是对端 {peer}; 未做任何更改",
-                  "请为 cluster.vip 选择一个空闲地址, 或关闭正在使用 {vip} 的设备"),
-    },
-})
 
 
 def validate_text(conf_text, script_files):
@@ -64,41 +42,39 @@ def validate_text(conf_text, script_files):
         with open(conf, "w") as handle:
             handle.write(conf_text.replace(keepalived.SCRIPT_DIR + "/", scratch + "/"))
         os.chmod(conf, 0o600)
-        proc = subprocess.run(["keepalived", "-l", "-t", "-f", conf], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True)
+        proc = tools.run(["keepalived", "-l", "-t", "-f", conf])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     bad = [line for line in proc.stdout.splitlines() if "Unknown keyword" in line]
     if proc.returncode != 0 or bad:
         context = ["keepalived -t exit {}".format(proc.returncode)] + (bad or proc.stdout.splitlines()[-15:])
-        raise OnsiteError("keepalived-config-invalid", context=context, exit_code=3)
+        raise OnsiteError("keepalived-config-invalid", context=context, exit_code=FAILED)
     return proc.stdout
 
 
 def check_vip_free(site, local):
+    """'free', 'held by this node' or 'held by the peer NAME'; OnsiteError when a device that
+    is neither node answers for the VIP."""
     vip = site.cluster.vip
-    if vip in [a[1] for a in site_mod.host_addresses()]:
+    if addresses.holds(vip):
         return "held by this node"
-    macs = arpcheck.who_has(local.interface, vip)
-    if not macs:
-        return "free"
-    peer_macs = arpcheck.who_has(local.interface, local.peer.address)
-    if set(macs) <= set(peer_macs):
-        return "held by the peer " + local.peer.name
-    raise OnsiteError("vip-in-use", {"vip": vip, "macs": ", ".join(macs), "peer": local.peer.address},
-                      exit_code=2)
+    found = host_vip.view(vip, local.interface, local.peer.address, here=False)
+    if found.foreign:
+        raise OnsiteError("vip-in-use", {"vip": vip, "macs": ", ".join(found.foreign),
+                                         "peer": local.peer.address}, exit_code=BAD_INPUT)
+    return "held by the peer " + local.peer.name if found.peer else "free"
 
 
-def check(site, local):
+def check(site, local, opts=None):
     if not which("keepalived"):
-        raise OnsiteError("keepalived-missing", exit_code=2)
+        raise OnsiteError("keepalived-missing", exit_code=BAD_INPUT)
     check_vip_free(site, local)
     files = keepalived.render_all(keepalived.facts_from_site(site, local))
     conf_text = files.pop("keepalived.conf")[0]
     validate_text(conf_text, files)
 
 
-def apply(site, local):
+def apply(site, local, opts=None):
     files = keepalived.render_all(keepalived.facts_from_site(site, local))
     changes = []
     services.remember(SERVICE)

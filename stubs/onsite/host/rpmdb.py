@@ -9,28 +9,8 @@ import re
 import subprocess
 
 from onsite.core import messages
-from onsite.core.errors import OnsiteError
-
-messages.register({
-    "rpm-missing": {
-        "en": ("the rpm command is missing", "this installer needs an rpm-based host (CentOS/RHEL)"),
-        "zh_CN": ("缺少 rpm 命令", "本安装程序需要基于 rpm 的主机 (CentOS/RHEL)"),
-    },
-    "rpm-query-failed": {
-        "en": ("cannot read the rpm database{where}", "run 'rpm{rootopt} -qa' to see the rpm error"),
-        "zh_CN": ("无法读取 rpm 数据库{where}", "运行 'rpm{rootopt} -qa' 查看 rpm 错误"),
-    },
-    "rpm-needs": {"en": ("{pkg} needs {dep}, which neither this host nor the bundle provides", ""),
-                  "zh_CN": ("{pkg} 需要 {dep}, 但本机和安装包都不提供", "")},
-    "rpm-conflict": {"en": ("{a} cannot be installed together with {b}", ""),
-                     "zh_CN": ("{a} 不能与 {b} 同时安装", "")},
-    "rpm-file-conflict": {"en": ("{a} and {b} both contain the file {path}", ""),
-                          "zh_CN": ("{a} 与 {b} 都包含文件 {path}", "")},
-    "rpm-obsoleted": {"en": ("{a} is replaced (obsoleted) by {b}", ""),
-                      "zh_CN": ("{a} 已被 {b} 取代 (obsoleted)", "")},
-    "rpm-wrong-arch": {"en": ("{a} is for a different architecture", ""),
-                       "zh_CN": ("{a} 适用于其他架构", "")},
-})
+from onsite.host import tools
+from onsite.core.errors import BAD_INPUT, OnsiteError
 
 
 def _split_alnum(text):
@@ -91,13 +71,13 @@ def root_args(root):
 
 
 def run(args, root="/", log=None):
-    """Run rpm [--root R] ARGS; return (exit code, combined output)."""
+    """Run rpm [--root R] ARGS in the C locale (explain() reads its English); return (exit
+    code, combined output)."""
     cmd = ["rpm"] + root_args(root) + list(args)
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True)
+        proc = tools.run(cmd)
     except OSError:
-        raise OnsiteError("rpm-missing")
+        raise OnsiteError("rpm-missing", exit_code=BAD_INPUT)
     if log is not None:
         log.write("$ " + " ".join(cmd))
         log.write(proc.stdout)
@@ -110,9 +90,9 @@ def installed(root="/"):
     fmt = "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"
     cmd = ["rpm"] + root_args(root) + ["-qa", "--qf", fmt]
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        proc = tools.run(cmd, stderr=subprocess.PIPE)
     except OSError:
-        raise OnsiteError("rpm-missing")
+        raise OnsiteError("rpm-missing", exit_code=BAD_INPUT)
     if proc.returncode != 0:
         where = "" if root in (None, "", "/") else " in " + root
         raise OnsiteError("rpm-query-failed", {"where": where, "rootopt": " ".join([""] + root_args(root))},
@@ -157,6 +137,9 @@ _PATTERNS = [
 
 def explain(output):
     """Turn rpm's problem lines into plain sentences (unknown lines are kept as they are)."""
+    # Issue 11 (lead): when rpm -U --test fails because the host's installed set differs from
+    # the manifest baseline, the sentence that says so belongs here (a new _PATTERNS entry and
+    # its message in host/catalog.py); preflight and install both print explain()'s lines.
     out = []
     for line in output.splitlines():
         text = line.strip()

@@ -8,26 +8,9 @@ onsite runs these commands directly, so the lab's systemctl shim covers every ca
 import os
 import subprocess
 
-from onsite.core import messages
 from onsite.core import state
 from onsite.core.errors import OnsiteError
-
-messages.register({
-    "service-failed": {
-        "en": ("'{command}' failed (exit {code})",
-               "look at the service's log (journalctl -u {name} or /var/log/messages), fix it, run again"),
-        "zh_CN": ("'{command}' 执行失败 (退出码 {code})",
-                  "请查看服务日志 (journalctl -u {name} 或 /var/log/messages), 修正后重新运行"),
-    },
-})
-
-
-def which(name):
-    for directory in os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(os.pathsep):
-        path = os.path.join(directory, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
+from onsite.host.programs import which
 
 
 def manager():

@@ -8,27 +8,7 @@ import os
 import platform
 import shlex
 
-from onsite.core import messages
-from onsite.core.errors import OnsiteError
-
-messages.register({
-    "os-release-missing": {
-        "en": ("cannot read {path}: unknown operating system",
-               "this bundle is for {want}; run it on such a host"),
-        "zh_CN": ("无法读取 {path}: 未知的操作系统", "本安装包适用于 {want}; 请在这样的主机上运行"),
-    },
-    "wrong-os": {
-        "en": ("this host runs {have}, but this bundle is for {want}",
-               "use the installer built for {have} (ask the build team), or run this one on a {want} host"),
-        "zh_CN": ("本机系统为 {have}, 但本安装包适用于 {want}",
-                  "请使用为 {have} 构建的安装包 (联系构建团队), 或在 {want} 主机上运行本安装包"),
-    },
-    "wrong-arch": {
-        "en": ("this host is {have}, but this bundle is for {want}",
-               "use the installer built for {have}"),
-        "zh_CN": ("本机架构为 {have}, 但本安装包适用于 {want}", "请使用为 {have} 构建的安装包"),
-    },
-})
+from onsite.core.errors import BAD_INPUT, OnsiteError
 
 
 def os_release(root="/"):
@@ -62,14 +42,14 @@ def check(lock, root="/"):
     try:
         rel = os_release(root)
     except OSError:
-        raise OnsiteError("os-release-missing", {"path": path, "want": want})
+        raise OnsiteError("os-release-missing", {"path": path, "want": want}, exit_code=BAD_INPUT)
     ids = [rel.get("ID", "")] + rel.get("ID_LIKE", "").split()
     major = rel.get("VERSION_ID", "").split(".")[0]
     have = "{} {}".format(rel.get("ID", "?"), rel.get("VERSION_ID", "?"))
     wanted_ids = set(target.get("os_ids") or [])
     if not wanted_ids.intersection(ids) or major != str(target.get("os_major")):
-        raise OnsiteError("wrong-os", {"have": have, "want": want})
+        raise OnsiteError("wrong-os", {"have": have, "want": want}, exit_code=BAD_INPUT)
     machine = platform.machine()
     if target.get("basearch") not in (machine, "noarch"):
-        raise OnsiteError("wrong-arch", {"have": machine, "want": target.get("basearch")})
+        raise OnsiteError("wrong-arch", {"have": machine, "want": target.get("basearch")}, exit_code=BAD_INPUT)
     return "{} ({})".format(have, machine)

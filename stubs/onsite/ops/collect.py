@@ -16,13 +16,12 @@ import subprocess
 import tarfile
 import time
 
-from onsite.ops import status as cmd_status
+from onsite.core import checks
+from onsite.core.errors import BAD_INPUT, OnsiteError
 from onsite.db import secrets as db_secrets
-from onsite.failover import keepalived
-from onsite.core import messages
+from onsite.host import vrrp
+from onsite.ops import preflight, status
 from onsite.site import sitefile as site_mod
-from onsite.core import state
-from onsite.core.errors import OnsiteError
 
 MASK = "***MASKED***"
 MAX_BYTES = 4 << 20        # per file: the tail of bigger logs is enough
@@ -59,29 +58,6 @@ COMMANDS = [
     ("ps.txt", ["ps", "-eo", "pid,user,etime,args"]),
 ]
 
-messages.register({
-    "collect-done": {"en": ("support bundle written: {path} ({size} KiB, {count} files; {masked} secret value(s) masked)",
-                            "send this file to the build team; no password is in it"),
-                     "zh_CN": ("支持包已生成: {path} ({size} KiB, {count} 个文件; 已屏蔽 {masked} 个密码值)",
-                               "请把此文件发给构建团队; 其中不含任何密码")},
-    "collect-leak": {"en": ("a secret value was found in {member}; the archive was deleted",
-                            "send the build team this message instead; it is a bug in collect"),
-                     "zh_CN": ("在 {member} 中发现了密码值; 已删除该归档", "请把此消息发给构建团队; 这是 collect 的缺陷")},
-    "collect-out": {"en": ("cannot write {path}: {detail}", "give a writable place with --out"),
-                    "zh_CN": ("无法写入 {path}: {detail}", "请用 --out 指定可写的位置")},
-})
-
-
-def add_arguments(parser):
-    parser.add_argument("--out", metavar="FILE", help="archive path (default /var/tmp/ha-bundle-support-<host>-<UTC>.tar.gz)")
-    parser.add_argument("--root", default="/", help=argparse_suppress())
-    site_mod.add_arguments(parser)
-
-
-def argparse_suppress():
-    import argparse
-    return argparse.SUPPRESS
-
 
 # --- secrets ---------------------------------------------------------------------------------
 
@@ -93,7 +69,7 @@ def known_secrets(args):
             values.update(v for v in table.values() if v)
     except (OSError, ValueError):
         pass
-    for path in ("/etc/ha-installer/db-admin.cnf", keepalived.CONF_PATH, "/etc/my.cnf", "/etc/mysql/my.cnf"):
+    for path in ("/etc/ha-installer/db-admin.cnf", vrrp.CONF_PATH, "/etc/my.cnf", "/etc/mysql/my.cnf"):
         for line in (_read(path) or b"").decode("utf-8", "replace").splitlines():
             match = SECRET_KEY.match(line)
             if match:
@@ -159,9 +135,8 @@ def _command(argv):
 
 def _status(args):
     """The status screen and its JSON (secrets never shown: show_secrets is off)."""
-    args.show_secrets = False
     try:
-        sections = cmd_status.gather(cmd_status.context(args))
+        sections = status.gather(status.context(args))
     except Exception as exc:       # a broken status must not stop the support bundle
         return "status failed: {}\n".format(exc), "{}"
     text = "\n".join(t for _n, _d, t in sections if t) + "\n"
@@ -171,10 +146,8 @@ def _status(args):
 
 def _preflight(args):
     """preflight's table and JSON (read-only; site checks with the recorded or given site)."""
-    from onsite.core import checks
-    from onsite.ops import preflight as cmd_preflight
     try:
-        results = cmd_preflight.run_checks(cmd_preflight.context(args))
+        results = preflight.run_checks(preflight.context(args))
     except Exception as exc:       # e.g. a bad site file: say so, keep collecting
         return "preflight failed: {}\n".format(exc), "{}"
     return checks.render_table(results) + "\n", checks.render_json(results, command="preflight") + "\n"
@@ -226,22 +199,22 @@ def find_leak(path, secrets):
     return None
 
 
-def run(args):
-    if os.geteuid() != 0:
-        raise OnsiteError("not-root", exit_code=4)
-    path = args.out or "/var/tmp/ha-bundle-support-{}-{}.tar.gz".format(
+def default_path():
+    return "/var/tmp/ha-bundle-support-{}-{}.tar.gz".format(
         socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+
+
+def write_bundle(args, path):
+    """Gather, mask, write path (0600) and read it back for leaks; returns (files, secrets
+    masked). OnsiteError when path cannot be written or a secret is found (archive deleted)."""
     secrets = known_secrets(args)
     items = members(args)
     try:
         write_archive(path, items, secrets)
     except OSError as exc:
-        raise OnsiteError("collect-out", {"path": path, "detail": exc.strerror or str(exc)}, exit_code=2)
+        raise OnsiteError("collect-out", {"path": path, "detail": exc.strerror or str(exc)}, exit_code=BAD_INPUT)
     leak = find_leak(path, secrets)
     if leak:
         os.unlink(path)
-        raise OnsiteError("collect-leak", {"member": leak}, exit_code=3)
-    size = os.path.getsize(path) // 1024
-    print(messages.text("collect-done", path=path, size=size, count=len(items), masked=len(secrets)))
-    print("{}: {}".format(messages.text("word-next"), messages.hint("collect-done")))
-    return 0
+        raise OnsiteError("collect-leak", {"member": leak})
+    return len(items), len(secrets)

@@ -11,26 +11,23 @@ flags are given, or when configure recorded a site on this host; without any, pr
 so and checks the host and the bundle only.
 """
 
+import collections
 import ipaddress
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 
-from onsite.host import arp as arpcheck
-from onsite.core import checks
-from onsite.db import paths as db_paths
-from onsite.core import messages
-from onsite.core import payload
-from onsite.host import ports
-from onsite.host import rpmdb
-from onsite.host import target
-from onsite.ops import install as cmd_install  # noqa: F401  (registers install-target-ok, payload-rpm-missing)
-from onsite.site import sitefile as site_mod
+from onsite.core import checks, messages, payload
 from onsite.core.checks import FAIL, PASS, WARN, result
 from onsite.core.errors import OnsiteError
+from onsite.db import paths as db_paths
+from onsite.failover import keepalived_step
+from onsite.host import addresses, ports, rpmdb, target, tools, vrrp
+from onsite.host import arp as arpcheck
+from onsite.host.programs import which
+from onsite.site import sitefile as site_mod
 
 # a database port is "held by the expected service" when one of these listens on it
 DB_DAEMONS = ("mysqld", "mariadbd", "mysqld_safe")
@@ -38,99 +35,6 @@ SYSTEM_SCHEMAS = ("mysql", "performance_schema", "sys", "information_schema", "h
                   "lost+found", "test")
 DB_SPACE_MIB = 1024            # free space the database needs besides a copy of existing data
 SKEW_WARN, SKEW_FAIL = 2.0, 120.0
-
-messages.register({
-    "pf-root": {"en": ("running as root", ""), "zh_CN": ("以 root 身份运行", "")},
-    "pf-not-root": {"en": ("not running as root (uid {uid})", "run it again as root (sudo)"),
-                    "zh_CN": ("未以 root 身份运行 (uid {uid})", "请以 root 身份重新运行 (sudo)")},
-    "pf-python": {"en": ("python {version} (3.6 or newer needed)", "use a host with python 3.6 or newer (el8: /usr/libexec/platform-python)"),
-                  "zh_CN": ("python {version} (需要 3.6 或更新)", "请使用带 python 3.6 或更新版本的主机 (el8: /usr/libexec/platform-python)")},
-    "pf-rpm": {"en": ("rpm command available", "this installer needs an rpm-based host (CentOS/RHEL)"),
-               "zh_CN": ("rpm 命令可用", "本安装程序需要基于 rpm 的主机 (CentOS/RHEL)")},
-    "pf-payload": {"en": ("bundle complete: {count} RPM files present", ""),
-                   "zh_CN": ("安装包完整: {count} 个 RPM 文件均存在", "")},
-    "pf-space": {"en": ("free space under {path}: {free} MiB (need {need} MiB)", "free space under {path} (old logs, caches), then run preflight again"),
-                 "zh_CN": ("{path} 可用空间: {free} MiB (需要 {need} MiB)", "请清理 {path} 下的空间 (旧日志, 缓存), 然后重新运行 preflight")},
-    "pf-rpm-test": {"en": ("rpm -U --test: {todo} packages would install cleanly", ""),
-                    "zh_CN": ("rpm -U --test: {todo} 个软件包可以正常安装", "")},
-    "pf-rpm-test-none": {"en": ("rpm -U --test: all bundle packages already installed", ""),
-                         "zh_CN": ("rpm -U --test: 安装包中所有软件包均已安装", "")},
-    "pf-rpm-test-bad": {"en": ("rpm -U --test reports problems:", "resolve each line above (remove or update the named package), or ask the build team for a bundle for this host"),
-                        "zh_CN": ("rpm -U --test 报告问题:", "请逐行处理上述问题 (删除或更新所列软件包), 或联系构建团队获取适合本机的安装包")},
-    "pf-summary-ok": {"en": ("preflight passed: this host is ready for install", ""),
-                      "zh_CN": ("预检通过: 本机可以执行 install", "")},
-    "pf-summary-warn": {"en": ("preflight passed with {count} warning(s): read them before install", ""),
-                        "zh_CN": ("预检通过, 但有 {count} 个警告: 安装前请阅读", "")},
-    "pf-summary-bad": {"en": ("preflight found {count} problem(s); fix them, then run preflight again", ""),
-                       "zh_CN": ("预检发现 {count} 个问题; 请修复后重新运行 preflight", "")},
-    "pf-unchanged": {"en": ("preflight changed nothing on this host", ""),
-                     "zh_CN": ("预检未对本机做任何更改", "")},
-    "pf-no-site": {"en": ("no site file given: node, interface, VIP, peer and clock checks skipped", "run: preflight --site site.toml"),
-                   "zh_CN": ("未指定站点文件: 已跳过节点, 网卡, VIP, 对端和时钟检查", "请运行: preflight --site site.toml")},
-    "pf-node": {"en": ("this host is node {name} ({address}); peer {peer_name} ({peer})", ""),
-                "zh_CN": ("本机是节点 {name} ({address}); 对端 {peer_name} ({peer})", "")},
-    "pf-iface": {"en": ("interface {interface} holds this node's address {address}/{prefix}", ""),
-                 "zh_CN": ("网卡 {interface} 持有本节点地址 {address}/{prefix}", "")},
-    "pf-iface-other": {"en": ("interface {interface} (cluster.interface) does not hold {address}; it is on {actual}", "set cluster.interface = \"{actual}\" in the site file, or remove the key"),
-                       "zh_CN": ("网卡 {interface} (cluster.interface) 不持有 {address}; 该地址在 {actual} 上", "请在站点文件中设置 cluster.interface = \"{actual}\", 或删除该项")},
-    "pf-subnet": {"en": ("VIP {vip} is in this node's subnet {network}", ""),
-                  "zh_CN": ("VIP {vip} 位于本节点所在子网 {network}", "")},
-    "pf-subnet-bad": {"en": ("VIP {vip} is outside this node's subnet {network} on {interface}", "choose cluster.vip inside {network}, or fix the address prefix on {interface}"),
-                      "zh_CN": ("VIP {vip} 不在本节点子网 {network} ({interface}) 内", "请把 cluster.vip 设在 {network} 内, 或修正 {interface} 上的地址前缀")},
-    "pf-subnet-prefix": {"en": ("VIP prefix /{vip_prefix} differs from the interface's /{prefix}", "use the interface's prefix in cluster.vip (\"{vip}/{prefix}\")"),
-                         "zh_CN": ("VIP 前缀 /{vip_prefix} 与网卡前缀 /{prefix} 不同", "请在 cluster.vip 中使用网卡的前缀 (\"{vip}/{prefix}\")")},
-    "pf-vip-free": {"en": ("VIP {vip}: no answer to ARP on {interface} (free)", ""),
-                    "zh_CN": ("VIP {vip}: {interface} 上无 ARP 应答 (空闲)", "")},
-    "pf-vip-ours": {"en": ("VIP {vip}: {where} (installed before)", ""),
-                    "zh_CN": ("VIP {vip}: {where} (此前已安装)", "")},
-    "pf-peer": {"en": ("peer {name} ({address}) answers {how} on {interface}", ""),
-                "zh_CN": ("对端 {name} ({address}) 在 {interface} 上应答 {how}", "")},
-    "pf-peer-bad": {"en": ("peer {name} ({address}) does not answer ARP or ping on {interface}", "check that {name} is powered on and on the same network/VLAN as this node (cable, switch port)"),
-                    "zh_CN": ("对端 {name} ({address}) 在 {interface} 上对 ARP 和 ping 均无应答", "请确认 {name} 已开机, 并与本节点位于同一网络/VLAN (网线, 交换机端口)")},
-    "pf-port-free": {"en": ("port {port}/tcp ({what}) is free", ""),
-                     "zh_CN": ("端口 {port}/tcp ({what}) 空闲", "")},
-    "pf-port-expected": {"en": ("port {port}/tcp ({what}) is held by {procs} (expected)", ""),
-                         "zh_CN": ("端口 {port}/tcp ({what}) 由 {procs} 占用 (符合预期)", "")},
-    "pf-port-other": {"en": ("port {port}/tcp ({what}) is held by {procs}", "stop that program or move it to another port; {what} needs {port}/tcp"),
-                      "zh_CN": ("端口 {port}/tcp ({what}) 被 {procs} 占用", "请停止该程序或改用其他端口; {what} 需要 {port}/tcp")},
-    "pf-app-down": {"en": ("nothing listens on the app port {port}/tcp yet", "start the application before configure: keepalived gives the VIP only to a node whose app answers"),
-                    "zh_CN": ("应用端口 {port}/tcp 上尚无程序监听", "请在 configure 之前启动应用: keepalived 只把 VIP 交给应用正常的节点")},
-    "pf-db-space": {"en": ("free space for the database under {path}: {free} MiB (need {need} MiB)", "free space under {path}, then run preflight again"),
-                    "zh_CN": ("{path} 下数据库可用空间: {free} MiB (需要 {need} MiB)", "请清理 {path} 下的空间, 然后重新运行 preflight")},
-    "pf-selinux-none": {"en": ("SELinux: not present on this host", ""),
-                        "zh_CN": ("SELinux: 本机未启用", "")},
-    "pf-selinux": {"en": ("SELinux: {mode}{extra}", ""), "zh_CN": ("SELinux: {mode}{extra}", "")},
-    "pf-selinux-bool": {"en": ("SELinux {mode}: boolean {name} is off; keepalived's app check (connect to port {port}) may be denied", "run: setsebool -P {name} on"),
-                        "zh_CN": ("SELinux {mode}: 布尔值 {name} 已关闭; keepalived 的应用检查 (连接端口 {port}) 可能被拒绝", "请执行: setsebool -P {name} on")},
-    "pf-selinux-port": {"en": ("SELinux {mode}: port {port}/tcp is not labelled mysqld_port_t; the database cannot listen on it", "run: semanage port -a -t mysqld_port_t -p tcp {port}"),
-                        "zh_CN": ("SELinux {mode}: 端口 {port}/tcp 未标记为 mysqld_port_t; 数据库无法监听该端口", "请执行: semanage port -a -t mysqld_port_t -p tcp {port}")},
-    "pf-selinux-noseman": {"en": ("SELinux {mode}: cannot check that port {port}/tcp is labelled mysqld_port_t (no semanage)", "install policycoreutils-python(-utils) or check by hand: semanage port -l | grep mysqld"),
-                           "zh_CN": ("SELinux {mode}: 无法检查端口 {port}/tcp 是否标记为 mysqld_port_t (没有 semanage)", "请安装 policycoreutils-python(-utils) 或手工检查: semanage port -l | grep mysqld")},
-    "pf-selinux-label": {"en": ("SELinux {mode}: keepalived's scripts are labelled {label}, not {want}; keepalived may be denied running them", "run: semanage fcontext -a -t {want} '/etc/keepalived/ha-bundle(/.*)?' && restorecon -Rv /etc/keepalived/ha-bundle"),
-                         "zh_CN": ("SELinux {mode}: keepalived 脚本的标签是 {label}, 不是 {want}; keepalived 可能无法执行它们", "请执行: semanage fcontext -a -t {want} '/etc/keepalived/ha-bundle(/.*)?' && restorecon -Rv /etc/keepalived/ha-bundle")},
-    "pf-skew": {"en": ("clock difference with {name}: {skew} s ({how})", ""),
-                "zh_CN": ("与 {name} 的时钟差: {skew} 秒 ({how})", "")},
-    "pf-skew-bad": {"en": ("clock difference with {name}: {skew} s ({how})", "set the right time on the wrong node (chronyc makestep, or date -s), and keep chronyd running on both nodes"),
-                    "zh_CN": ("与 {name} 的时钟差: {skew} 秒 ({how})", "请在时间错误的节点上校正时间 (chronyc makestep 或 date -s), 并在两个节点上保持 chronyd 运行")},
-    "pf-skew-unknown": {"en": ("cannot measure the clock difference with {name}: {detail}", "compare 'date -u' on both nodes by hand; they should agree within 2 s"),
-                        "zh_CN": ("无法测量与 {name} 的时钟差: {detail}", "请手工比较两节点的 'date -u'; 相差应在 2 秒内")},
-    "pf-conflict": {"en": ("{have} is installed, but the bundle brings {want}: they cannot be installed together", "if the installed database holds no data you need, remove it (rpm -e {have}); otherwise ask the build team for a bundle with {have}"),
-                    "zh_CN": ("本机已安装 {have}, 但安装包带有 {want}: 两者不能同时安装", "如已安装的数据库没有需要保留的数据, 请删除它 (rpm -e {have}); 否则请联系构建团队获取使用 {have} 的安装包")},
-    "pf-conflict-libs": {"en": ("mariadb-libs is installed; the bundle's mysql-community-libs replaces it{compat}", "install mysql-community-libs-compat too (postfix and other packages link to libmysqlclient.so.18); ask the build team to add it to the bundle"),
-                         "zh_CN": ("本机已安装 mariadb-libs; 安装包中的 mysql-community-libs 将取代它{compat}", "请同时安装 mysql-community-libs-compat (postfix 等依赖 libmysqlclient.so.18); 请联系构建团队把它加入安装包")},
-    "pf-conflict-none": {"en": ("no conflicting database packages installed ({flavour} bundle)", ""),
-                         "zh_CN": ("未安装冲突的数据库软件包 ({flavour} 安装包)", "")},
-    "pf-data-none": {"en": ("no existing application data in {datadir}", ""),
-                     "zh_CN": ("{datadir} 中没有现有的应用数据", "")},
-    "pf-data": {"en": ("existing database data in {datadir}: {schemas} ({size} MiB); it is kept: configure compares it with the peer and never overwrites it without --seed-from", "make a backup first (mysqldump); see docs/database.md 'Initial data'"),
-                "zh_CN": ("{datadir} 中已有数据库数据: {schemas} ({size} MiB); 将被保留: configure 会与对端比较, 没有 --seed-from 绝不覆盖", "请先备份 (mysqldump); 参见 docs/database.md '初始数据'")},
-})
-
-
-def add_arguments(parser):
-    parser.add_argument("--root", default="/", help="check this rpm root instead of / (tests, chroots)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    site_mod.add_arguments(parser)
 
 
 def _err(name, exc, status=FAIL, side="here"):
@@ -153,27 +57,27 @@ def check_python(ctx):
 
 
 def check_target(ctx):
-    if ctx["lock"] is None:
-        return _err("os-arch", ctx["lock_error"])
+    if ctx.lock is None:
+        return _err("os-arch", ctx.lock_error)
     try:
-        desc = target.check(ctx["lock"], ctx["root"])
+        desc = target.check(ctx.lock, ctx.root)
     except OnsiteError as exc:
         return _err("os-arch", exc)
     return result("os-arch", PASS, messages.text("install-target-ok", desc=desc,
-                                                 want=target.describe_want(ctx["lock"]["target"])))
+                                                 want=target.describe_want(ctx.lock["target"])))
 
 
 def check_rpm(ctx):
-    if shutil.which("rpm") is not None:
+    if which("rpm") is not None:
         return result("rpm", PASS, messages.text("pf-rpm"))
     return result("rpm", FAIL, messages.text("rpm-missing"), messages.hint("pf-rpm"))
 
 
 def check_payload(ctx):
-    if ctx["lock"] is None:
+    if ctx.lock is None:
         return None
-    pkgs = payload.locked_packages(ctx["lock"])
-    missing = [p["filename"] for p in pkgs if not os.path.isfile(os.path.join(ctx["dir"], p["filename"]))]
+    pkgs = payload.locked_packages(ctx.lock)
+    missing = [p["filename"] for p in pkgs if not os.path.isfile(os.path.join(ctx.dir, p["filename"]))]
     if missing:
         return result("bundle", FAIL, messages.text("payload-rpm-missing", count=len(missing)),
                       messages.hint("payload-rpm-missing", count=len(missing)))
@@ -188,27 +92,27 @@ def _free_mib(path):
 
 
 def check_space(ctx):
-    if ctx["lock"] is None:
+    if ctx.lock is None:
         return None
-    pkgs = payload.locked_packages(ctx["lock"])
+    pkgs = payload.locked_packages(ctx.lock)
     # installed size is unknown without reading headers; three times the RPM size is generous
     need = 3 * sum(int(p.get("size") or 0) for p in pkgs) // (1 << 20) + 64
-    path, free = _free_mib(os.path.join(ctx["root"], "usr"))
+    path, free = _free_mib(os.path.join(ctx.root, "usr"))
     ok = free >= need
     return result("disk-packages", PASS if ok else FAIL, messages.text("pf-space", path=path, free=free, need=need),
                   "" if ok else messages.hint("pf-space", path=path))
 
 
 def check_rpm_test(ctx):
-    if ctx["lock"] is None or shutil.which("rpm") is None:
+    if ctx.lock is None or which("rpm") is None:
         return None
     try:
-        pkgs = payload.locked_packages(ctx["lock"])
-        todo = rpmdb.needed(pkgs, ctx["installed"]())
+        pkgs = payload.locked_packages(ctx.lock)
+        todo = rpmdb.needed(pkgs, ctx.installed())
         if not todo:
             return result("rpm-test", PASS, messages.text("pf-rpm-test-none"))
-        files = [os.path.join(ctx["dir"], p["filename"]) for p in todo]
-        code, output = rpmdb.run(["-U", "--test"] + files, ctx["root"])
+        files = [os.path.join(ctx.dir, p["filename"]) for p in todo]
+        code, output = rpmdb.run(["-U", "--test"] + files, ctx.root)
     except OnsiteError as exc:
         return _err("rpm-test", exc)
     if code == 0:
@@ -228,11 +132,11 @@ def bundle_flavour(lock):
 
 def check_conflicts(ctx):
     """mariadb vs mysql-community: the old runbook's el7 hosts come with mariadb-libs."""
-    flavour, names = bundle_flavour(ctx["lock"])
-    if flavour is None or shutil.which("rpm") is None:
+    flavour, names = bundle_flavour(ctx.lock)
+    if flavour is None or which("rpm") is None:
         return None
     try:
-        have = set(name for name, _arch in ctx["installed"]())
+        have = set(name for name, _arch in ctx.installed())
     except OnsiteError as exc:
         return _err("packages", exc)
     if flavour == "mysql-community":
@@ -254,7 +158,7 @@ def check_conflicts(ctx):
 
 
 def check_ports(ctx):
-    site = ctx["site"]
+    site = ctx.site
     db_port = site.database.port if site else 3306
     app_port = site.app.port if site else 8081
     out = []
@@ -297,7 +201,7 @@ def _size_mib(path):
 
 
 def check_db_space(ctx):
-    datadir = ctx["datadir"]
+    datadir = ctx.datadir
     existing = sum(_size_mib(os.path.join(datadir, s)) for s in _user_schemas(datadir))
     need = DB_SPACE_MIB + existing          # a backup copy before any seeding
     path, free = _free_mib(datadir)
@@ -307,7 +211,7 @@ def check_db_space(ctx):
 
 
 def check_existing_data(ctx):
-    datadir = ctx["datadir"]
+    datadir = ctx.datadir
     schemas = _user_schemas(datadir)
     if not schemas:
         return result("existing-data", PASS, messages.text("pf-data-none", datadir=datadir))
@@ -338,13 +242,13 @@ def _script_label(directory):
 
 
 def check_selinux(ctx):
-    fs = ctx["selinuxfs"]
+    fs = ctx.selinuxfs
     enforce = _read(os.path.join(fs, "enforce"))
     if enforce is None:
         return [result("selinux", PASS, messages.text("pf-selinux-none"))]
     mode = "enforcing" if enforce == "1" else "permissive"
     out = []
-    site = ctx["site"]
+    site = ctx.site
     app_port = site.app.port if site else 8081
     db_port = site.database.port if site else 3306
     status = FAIL if mode == "enforcing" else WARN
@@ -354,19 +258,18 @@ def check_selinux(ctx):
                                                            port=app_port),
                           messages.hint("pf-selinux-bool", name="keepalived_connect_any")))
     if db_port != 3306:
-        semanage = shutil.which("semanage")
+        semanage = which("semanage")
         if semanage is None:
             out.append(result("selinux", WARN, messages.text("pf-selinux-noseman", mode=mode, port=db_port),
                               messages.hint("pf-selinux-noseman")))
         else:
-            listing = subprocess.run([semanage, "port", "-l"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     universal_newlines=True).stdout
+            listing = tools.run([semanage, "port", "-l"], stderr=subprocess.DEVNULL).stdout
             labelled = any(line.startswith("mysqld_port_t") and str(db_port) in re.split(r"[\s,]+", line)
                            for line in listing.splitlines())
             if not labelled:
                 out.append(result("selinux", status, messages.text("pf-selinux-port", mode=mode, port=db_port),
                                   messages.hint("pf-selinux-port", port=db_port)))
-    label = _script_label(ctx.get("script_dir", "/etc/keepalived/ha-bundle"))
+    label = _script_label(ctx.script_dir)
     if mode == "enforcing" and label not in (None, SCRIPT_TYPE):
         # keepalived runs check/notify scripts in keepalived_unconfined_script_t only when they
         # carry this type; under /etc/keepalived they get keepalived_etc_t (unverified on a real
@@ -382,14 +285,14 @@ def check_selinux(ctx):
 # --- the site: which node, interface, VIP, peer, clocks -------------------------------------
 
 def check_site(ctx):
-    if ctx["site"] is None:
+    if ctx.site is None:
         return result("site", WARN, messages.text("pf-no-site"), messages.hint("pf-no-site"))
-    if ctx["local"] is None:
-        return _err("node", ctx["locate_error"])
-    local = ctx["local"]
+    if ctx.local is None:
+        return _err("node", ctx.locate_error)
+    local = ctx.local
     out = [result("node", PASS, messages.text("pf-node", name=local.me.name, address=local.me.address,
                                               peer_name=local.peer.name, peer=local.peer.address))]
-    mine = [a for a in ctx["addresses"] if a[1] == local.me.address]
+    mine = [a for a in ctx.addresses if a[1] == local.me.address]
     iface, _addr, prefix = mine[0]
     if iface != local.interface:
         out.append(result("interface", FAIL, messages.text("pf-iface-other", interface=local.interface,
@@ -398,7 +301,7 @@ def check_site(ctx):
     else:
         out.append(result("interface", PASS, messages.text("pf-iface", interface=iface, address=local.me.address,
                                                            prefix=prefix)))
-    site = ctx["site"]
+    site = ctx.site
     network = ipaddress.IPv4Interface("{}/{}".format(local.me.address, prefix)).network
     vip = site.cluster.vip
     if ipaddress.IPv4Address(vip) not in network:
@@ -414,12 +317,11 @@ def check_site(ctx):
 
 
 def check_vip_free(ctx):
-    if ctx["local"] is None:
+    if ctx.local is None:
         return None
-    from onsite.failover import keepalived_step as step_keepalived
-    site, local = ctx["site"], ctx["local"]
+    site, local = ctx.site, ctx.local
     try:
-        where = step_keepalived.check_vip_free(site, local)
+        where = keepalived_step.check_vip_free(site, local)
     except OnsiteError as exc:
         return _err("vip-free", exc)
     if where == "free":
@@ -428,7 +330,7 @@ def check_vip_free(ctx):
 
 
 def check_peer(ctx):
-    local = ctx["local"]
+    local = ctx.local
     if local is None:
         return None
     try:
@@ -436,7 +338,7 @@ def check_peer(ctx):
     except OnsiteError:
         macs = []
     how = "ARP ({})".format(", ".join(macs)) if macs else None
-    if how is None and shutil.which("ping"):
+    if how is None and which("ping"):
         proc = subprocess.run(["ping", "-c", "1", "-W", "2", local.peer.address], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
         how = "ping" if proc.returncode == 0 else None
@@ -452,10 +354,9 @@ def measure_skew(local, app_port):
     """(seconds peer minus here, how) or (None, why). clockdiff (ICMP timestamps, iputils) is
     millisecond-exact; the HTTP Date header of the peer's app is the fallback (1 s steps)."""
     why = []
-    path = shutil.which("clockdiff")
+    path = which("clockdiff")
     if path:
-        proc = subprocess.run([path, local.peer.address], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=20)
+        proc = tools.run([path, local.peer.address], timeout=20)
         fields = proc.stdout.split()
         # last line: "<epoch> <delta1 ms> <delta2 ms>"; delta = peer - here
         if proc.returncode == 0 and len(fields) >= 3 and all(re.match(r"^-?\d+$", f) for f in fields[-3:]):
@@ -482,10 +383,10 @@ def measure_skew(local, app_port):
 
 
 def check_time(ctx):
-    local = ctx["local"]
+    local = ctx.local
     if local is None:
         return None
-    skew, how = measure_skew(local, ctx["site"].app.port)
+    skew, how = measure_skew(local, ctx.site.app.port)
     if skew is None:
         return result("clock", WARN, messages.text("pf-skew-unknown", name=local.peer.name, detail=how),
                       messages.hint("pf-skew-unknown"), "both")
@@ -508,35 +409,56 @@ def _site_given(args):
     return any(getattr(args, k, None) for k in ("site", "vip", "node"))
 
 
+# what the checks read, gathered once (installed: a function, rpm is asked at most once)
+Context = collections.namedtuple("Context", "root dir lock lock_error site local locate_error "
+                                            "addresses datadir selinuxfs script_dir installed")
+
+
+def make_context(**values):
+    """A Context with defaults for what values leaves out (tests build partial ones)."""
+    base = dict(root="/", dir=None, lock=None, lock_error=None, site=None, local=None,
+                locate_error=None, addresses=[], datadir="/var/lib/mysql",
+                selinuxfs="/sys/fs/selinux", script_dir=vrrp.SCRIPT_DIR, installed=lambda: {})
+    base.update(values)
+    return Context(**base)
+
+
+def _once(function):
+    """function() the first time, the same value after (the rpm database is read once)."""
+    cache = []
+
+    def call():
+        if not cache:
+            cache.append(function())
+        return cache[0]
+    return call
+
+
 def context(args):
-    """Everything the checks read, gathered once. A bad site file raises here (exit 2, every
+    """Everything the checks read, gathered once. A bad site file raises here (exit 11, every
     problem named by key) before any check runs."""
     directory = payload.payload_dir()
-    ctx = {"root": os.path.abspath(getattr(args, "root", "/") or "/"), "dir": directory, "lock": None,
-           "lock_error": None, "site": None, "local": None, "locate_error": None, "addresses": [],
-           "datadir": db_paths.datadir(), "selinuxfs": "/sys/fs/selinux"}
+    root = os.path.abspath(getattr(args, "root", "/") or "/")
+    lock = lock_error = site = local = locate_error = None
+    found = []
     try:
-        ctx["lock"] = payload.load_lock(directory)
+        lock = payload.load_lock(directory)
     except OnsiteError as exc:
-        ctx["lock_error"] = exc
-    cache = {}
-
-    def installed():
-        if "rpm" not in cache:
-            cache["rpm"] = rpmdb.installed(ctx["root"])
-        return cache["rpm"]
-    ctx["installed"] = installed
+        lock_error = exc
     if _site_given(args):
-        ctx["site"] = site_mod.from_args(args)
-    elif ctx["root"] == "/":        # a re-run after configure: the site it recorded
-        ctx["site"] = site_mod.from_state()
-    if ctx["site"] is not None:
-        ctx["addresses"] = site_mod.host_addresses()
+        site = site_mod.from_args(args)
+    elif root == "/":        # a re-run after configure: the site it recorded
+        site = site_mod.from_state()
+    if site is not None:
+        found = addresses.ipv4()
         try:
-            ctx["local"] = site_mod.locate(ctx["site"], ctx["addresses"])
+            local = site_mod.locate(site, found)
         except OnsiteError as exc:
-            ctx["locate_error"] = exc
-    return ctx
+            locate_error = exc
+    return make_context(root=root, dir=directory, lock=lock, lock_error=lock_error, site=site,
+                        local=local, locate_error=locate_error, addresses=found,
+                        datadir=db_paths.datadir(),
+                        installed=_once(lambda: rpmdb.installed(root)))
 
 
 def run_checks(ctx):
@@ -547,25 +469,3 @@ def run_checks(ctx):
             continue
         results.extend(found if isinstance(found, list) else [found])
     return results
-
-
-def run(args):
-    ctx = context(args)
-    results = run_checks(ctx)
-    bad = checks.failed(results)
-    warnings = [r for r in results if r.status == WARN]
-    if getattr(args, "json", False):
-        extra = {"command": "preflight"}
-        if ctx["local"] is not None:
-            extra.update(node=ctx["local"].me.name, peer=ctx["local"].peer.name)
-        print(checks.render_json(results, **extra))
-        return 1 if bad else 0
-    print(checks.render_table(results))
-    if bad:
-        print(messages.text("pf-summary-bad", count=len(bad)))
-    elif warnings:
-        print(messages.text("pf-summary-warn", count=len(warnings)))
-    else:
-        print(messages.text("pf-summary-ok"))
-    print(messages.text("pf-unchanged"))
-    return 1 if bad else 0

@@ -4,47 +4,17 @@ Node 1 runs it once; the engineer copies the one file to node 2 (scp/USB), so bo
 the replication and seeding passwords without anyone typing or choosing them.
 """
 
+import argparse
 import os
 import secrets
 import string
 
-from onsite.core import messages
 from onsite.site import sitefile as site
 from onsite.core import state
-from onsite.core.errors import OnsiteError
+from onsite.core.errors import BAD_INPUT, OnsiteError
 
 PASSWORD_CHARS = string.ascii_letters + string.digits
 VRRP_AUTH_MAX = 8  # keepalived: VRRPv2 auth_pass is at most 8 characters
-
-messages.register({
-    "site-init-exists": {
-        "en": ("{path} already exists; nothing was changed",
-               "keep it (it holds the secrets both nodes share), or pass --force to replace it"),
-        "zh_CN": ("{path} 已存在; 未做任何更改",
-                  "请保留它 (其中有两个节点共用的密码), 或使用 --force 覆盖"),
-    },
-    "site-init-needs": {
-        "en": ("site init needs --vip and two --node NAME=ADDRESS", "example: site init --vip 192.0.2.100/24 "
-               "--node ha1=192.0.2.11 --node ha2=192.0.2.12"),
-        "zh_CN": ("site init 需要 --vip 和两个 --node 名称=地址", "例如: site init --vip 192.0.2.100/24 "
-                  "--node ha1=192.0.2.11 --node ha2=192.0.2.12"),
-    },
-    "site-init-done": {
-        "en": ("wrote {path} (mode 0600) with generated secrets",
-               "copy this same file to each node ({peers}) over scp or USB, then run install "
-               "--site {path} on both, in any order"),
-        "zh_CN": ("已写入 {path} (权限 0600), 其中含自动生成的密码",
-                  "请通过 scp 或 U 盘把同一个文件复制到每个节点 ({peers}), 然后在两个节点上 (顺序不限) 运行 "
-                  "install --site {path}"),
-    },
-})
-
-
-def add_arguments(parser):
-    parser.add_argument("action", choices=["init"], help="init: write a new site.toml with generated secrets")
-    parser.add_argument("--out", default="site.toml", help="file to write (default: site.toml)")
-    parser.add_argument("--force", action="store_true", help="replace an existing file (its secrets are lost)")
-    site.add_arguments(parser)
 
 
 def password(length=24):
@@ -78,14 +48,16 @@ def render(data):
     return "\n".join(lines)
 
 
-def run(args):
+def write_site_file(args):
+    """Validate the flags, generate the secrets, write args.out (0600); returns the Site.
+    Nothing is written when a flag is bad or the file exists (without --force)."""
     if not args.vip or not args.node or len(args.node) != 2:
-        raise OnsiteError("site-init-needs", exit_code=2)
+        raise OnsiteError("site-init-needs", exit_code=BAD_INPUT)
     out = args.out
     if os.path.exists(out) and not args.force:
-        raise OnsiteError("site-init-exists", {"path": out}, exit_code=2)
-    args.site = None  # init never reads an existing file
-    facts = site.from_args(args)  # validates every flag, names the bad one
+        raise OnsiteError("site-init-exists", {"path": out}, exit_code=BAD_INPUT)
+    flags_only = argparse.Namespace(**dict(vars(args), site=None))  # init never reads a file
+    facts = site.from_args(flags_only)  # validates every flag, names the bad one
     data = site.to_dict(facts)
     data["secrets"] = {"replication_password": password(), "seed_password": password()}
     if facts.cluster.vrrp_version == 2:
@@ -93,7 +65,4 @@ def run(args):
     text = render(data)
     site.validate(site.tomli.loads(text), out)  # what we wrote reads back as the same site
     state.atomic_write(os.path.abspath(out), text, mode=0o600)
-    peers = ", ".join("{} {}".format(n.name, n.address) for n in facts.nodes)
-    print(messages.text("site-init-done", path=out))
-    print(messages.text("word-next") + ": " + messages.hint("site-init-done", path=out, peers=peers))
-    return 0
+    return facts

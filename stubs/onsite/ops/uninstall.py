@@ -11,7 +11,6 @@ A second run finds nothing in the journal and says so.
 """
 
 import os
-import sys
 import time
 
 from onsite.db import client as db_client
@@ -25,66 +24,11 @@ from onsite.core import messages
 from onsite.host import rpmdb
 from onsite.host import services
 from onsite.core import state
+from onsite.core import tty
 from onsite.core.errors import OnsiteError
 from onsite.core.logfile import Log
 
 UNDO_KEYS = ("backups", "created", "created_dirs", "firewall", "before")
-
-messages.register({
-    "un-nothing": {
-        "en": ("nothing to undo: the journal lists no changes made by ha-bundle on this host", ""),
-        "zh_CN": ("无需撤销: 日志中没有 ha-bundle 在本机做过的更改", ""),
-    },
-    "un-confirm": {
-        "en": ("undo ha-bundle's changes on this host (keepalived, firewall, replication; databases are kept)? [y/N] ", ""),
-        "zh_CN": ("撤销 ha-bundle 在本机的更改 (keepalived, 防火墙, 复制; 数据库保留)? [y/N] ", ""),
-    },
-    "un-declined": {
-        "en": ("not confirmed: nothing was changed", "run again and answer y, or pass --accept to the installer"),
-        "zh_CN": ("未确认: 未做任何更改", "请重新运行并回答 y, 或在运行安装程序时加 --accept"),
-    },
-    "un-step": {"en": ("[{n}/{total}] {step}", ""), "zh_CN": ("[{n}/{total}] {step}", "")},
-    "un-db-kept": {
-        "en": ("databases kept, nothing deleted: {schemas}; root keeps the password in {secrets}", ""),
-        "zh_CN": ("数据库均保留, 未删除任何数据: {schemas}; root 密码仍保存在 {secrets}", ""),
-    },
-    "un-done": {
-        "en": ("uninstall finished: {count} change(s) undone (log: {log})", ""),
-        "zh_CN": ("卸载完成: 已撤销 {count} 项更改 (日志: {log})", ""),
-    },
-    "un-db-unreachable": {
-        "en": ("cannot log in to the database server to remove replication ({detail}); nothing else was changed yet",
-               "start the database server, then run uninstall again"),
-        "zh_CN": ("无法登录数据库以移除复制 ({detail}); 其他内容尚未更改",
-                  "请启动数据库服务, 然后重新运行 uninstall"),
-    },
-    "un-rpm-failed": {
-        "en": ("rpm -e failed (log: {log})", "the packages are still installed; read the log"),
-        "zh_CN": ("rpm -e 失败 (日志: {log})", "软件包仍已安装; 请查看日志"),
-    },
-})
-
-
-def add_arguments(parser):
-    parser.add_argument("--root", "--rpm-root", dest="root", default="/",
-                        help="the rpm root install used (only for --remove-packages); default /")
-    parser.add_argument("--remove-packages", action="store_true",
-                        help="also erase the packages install added (never ones that were there before)")
-    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-
-
-def say(text):
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def confirm(args):
-    if args.yes or os.environ.get("HA_INSTALLER_ACCEPT") == "yes" or not sys.stdin.isatty():
-        return
-    sys.stdout.write(messages.text("un-confirm"))
-    sys.stdout.flush()
-    if sys.stdin.readline().strip().lower() not in ("y", "yes", "是"):
-        raise OnsiteError("un-declined")
 
 
 # ------------------------------------------------------------------ keepalived
@@ -135,12 +79,12 @@ def remove_replication(journal, log):
         return []
     done = []
     service = info.get("service") or "mariadb"
-    if not db_setup._server_answers(db_client.Connection("root", None, socket=info.get("socket"))):
+    if not db_setup.server_answers(db_client.Connection("root", None, socket=info.get("socket"))):
         services.start(service)
         time.sleep(1)
     facts, admin = _admin(info)
     if admin is None:
-        raise OnsiteError("un-db-unreachable", {"detail": "root login refused or server down"}, exit_code=3)
+        raise OnsiteError("un-db-unreachable", {"detail": "root login refused or server down"})
     peer = info["peer_address"]
     reset = facts.stop_replica.replace("STOP", "RESET", 1) + " ALL"
     stmts = ["SET SESSION sql_log_bin = 0", facts.stop_replica, reset]
@@ -153,7 +97,7 @@ def remove_replication(journal, log):
     try:
         admin.execute(stmts)
     except db_client.DbError as exc:
-        raise OnsiteError("un-db-unreachable", {"detail": exc.message.splitlines()[-1]}, exit_code=3)
+        raise OnsiteError("un-db-unreachable", {"detail": exc.message.splitlines()[-1]})
     log.write("database: " + "; ".join(s for s in stmts if "PASSWORD" not in s.upper()))
     name = ((journal.get("steps", {}).get("database") or {}).get("plan") or {}).get("name")
     if name:
@@ -168,7 +112,7 @@ def remove_replication(journal, log):
         os.unlink(cnf)
         done.append("removed " + cnf)
         services.restart(service)
-        db_setup._wait_for(admin, 60)
+        db_setup.wait_for_login(admin, 60)
         done.append("restarted {} without the replication settings".format(service))
     return done
 
@@ -181,8 +125,9 @@ def kept_schemas(journal):
 # ------------------------------------------------------------------ firewall
 
 def remove_firewall(journal, log):
-    done = [line for line in (firewall.undo(item) for item in reversed(journal.get("firewall", [])))
-            if line]
+    running = firewall.backend()
+    done = [line for line in (firewall.undo(item, running)
+                              for item in reversed(journal.get("firewall", []))) if line]
     for line in done:
         log.write(line)
     return done
@@ -252,20 +197,26 @@ def forget(journal_before):
     state.save(journal)
 
 
-def run(args):
-    if os.geteuid() != 0:
-        raise OnsiteError("not-root", exit_code=4)
+def has_work(journal, root, remove_packages):
+    """True when the journal lists changes to undo (or packages install added, when asked)."""
+    added = (state.load(root).get("steps", {}).get("install") or {}).get("added")
+    return any(journal.get(k) for k in UNDO_KEYS) or bool(remove_packages and added)
+
+
+def uninstall(args):
+    """Undo everything in the journal, in order; returns the exit code."""
     root = os.path.abspath(args.root)
     journal = state.load()
-    has_packages = args.remove_packages and (state.load(root).get("steps", {}).get("install") or {}).get("added")
-    if not any(journal.get(k) for k in UNDO_KEYS) and not has_packages:
-        say(messages.text("un-nothing"))
+    if not has_work(journal, root, args.remove_packages):
+        tty.say(messages.text("un-nothing"))
         return 0
-    confirm(args)
+    tty.confirm("un-confirm", "un-declined", args.yes)
     log = Log("/", "uninstall")
     steps = [("keepalived", lambda: stop_keepalived(journal, log)),
              ("database", lambda: remove_replication(journal, log)),
              ("firewall", lambda: remove_firewall(journal, log)),
+             # issue 11 (lead): el8 dnf module files written through core.fileops are undone
+             # by "files"; a step that must run dnf itself goes after it
              ("files", lambda: restore_files(journal, log)),
              ("services", lambda: restart_previous(journal))]
     if args.remove_packages:
@@ -275,19 +226,19 @@ def run(args):
         for number, (name, action) in enumerate(steps, 1):
             if name == "packages":
                 forget(journal)      # configuration is undone even if rpm refuses below
-            say(messages.text("un-step", n=number, total=len(steps), step=name))
+            tty.say(messages.text("un-step", n=number, total=len(steps), step=name))
             state.mark("uninstall-" + name, "started")
             done = action()
             state.mark("uninstall-" + name, "done", changes=done)
             for line in done:
-                say("  " + line)
+                tty.say("  " + line)
             count += len(done)
         if not args.remove_packages:
             forget(journal)
         if journal.get("before", {}).get("database"):
-            say(messages.text("un-db-kept", schemas=kept_schemas(journal),
-                              secrets=db_secrets.secrets_path()))
+            tty.say(messages.text("un-db-kept", schemas=kept_schemas(journal),
+                                  secrets=db_secrets.secrets_path()))
     finally:
         log.close()
-    say(messages.text("un-done", count=count, log=log.path))
+    tty.say(messages.text("un-done", count=count, log=log.path))
     return 0

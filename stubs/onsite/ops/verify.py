@@ -11,94 +11,22 @@ up to ``--timeout`` seconds while only peer-side or shared checks fail, then nam
 is missing. ``run_checks(site, local, ...)`` is the entry point for install.
 """
 
-import os
-import socket
-import sys
 import time
 
-from onsite.host import arp as arpcheck
-from onsite.core import checks
-from onsite.db import render as db_render
-from onsite.db import secrets as db_secrets
-from onsite.db import status as db_status
-from onsite.failover import firewall
-from onsite.failover import keepalived
-from onsite.core import messages
-from onsite.host import services
-from onsite.site import sitefile as site_mod
+from onsite.core import checks, messages
 from onsite.core.checks import FAIL, PASS, result
-from onsite.db.client import DbError
 from onsite.core.errors import OnsiteError
+from onsite.db import canary as db_canary
+from onsite.db import setup as db_setup
+from onsite.db import status as db_status
+from onsite.db.client import DbError
+from onsite.failover import firewall
+from onsite.host import probes, services, vrrp
+from onsite.host import vip as host_vip
 
-from urllib import request as urlrequest
-from urllib.parse import urlsplit, urlunsplit
-
-messages.register({
-    "vf-title": {"en": ("verify on {name} ({address}); peer {peer_name} ({peer}); VIP {vip}", ""),
-                 "zh_CN": ("在 {name} ({address}) 上验证; 对端 {peer_name} ({peer}); VIP {vip}", "")},
-    "vf-waiting": {"en": ("waiting for {what} ({left} s left)", ""),
-                   "zh_CN": ("正在等待: {what} (剩余 {left} 秒)", "")},
-    "vf-ok": {"en": ("verify passed: the pair works end to end", ""),
-              "zh_CN": ("验证通过: 双机工作正常", "")},
-    "vf-bad": {"en": ("verify found {count} problem(s); fix them (see 'fix'), then run verify again", ""),
-               "zh_CN": ("验证发现 {count} 个问题; 请按 '处理' 一栏修复, 然后重新运行 verify", "")},
-    "vf-ka-ok": {"en": ("keepalived runs here (VRRP state {state})", ""),
-                 "zh_CN": ("本机 keepalived 正在运行 (VRRP 状态 {state})", "")},
-    "vf-ka-bad": {"en": ("keepalived is not running on {name}", "start it: systemctl start keepalived; then look at its log if it stops again"),
-                  "zh_CN": ("{name} 上的 keepalived 未运行", "请启动: systemctl start keepalived; 若再次停止请查看其日志")},
-    "vf-vip-here": {"en": ("the VIP {vip} is held by this node ({name}) only", ""),
-                    "zh_CN": ("VIP {vip} 仅由本节点 ({name}) 持有", "")},
-    "vf-vip-peer": {"en": ("the VIP {vip} is held by the peer ({name}) only", ""),
-                    "zh_CN": ("VIP {vip} 仅由对端 ({name}) 持有", "")},
-    "vf-vip-none": {"en": ("no node holds the VIP {vip}", "check keepalived and the app on both nodes: run status on each; keepalived puts a node whose app fails in FAULT"),
-                    "zh_CN": ("没有任何节点持有 VIP {vip}", "请检查两个节点上的 keepalived 和应用: 在每个节点运行 status; 应用故障时 keepalived 会进入 FAULT")},
-    "vf-vip-both": {"en": ("split brain: the VIP {vip} is on this node and also answers from {macs}", "check that VRRP (protocol 112) passes between the nodes (firewall), then restart keepalived on the node that should give up the VIP"),
-                    "zh_CN": ("脑裂: VIP {vip} 在本节点上, 同时 {macs} 也在应答", "请检查两节点之间的 VRRP (协议 112) 是否被防火墙放行, 然后在应让出 VIP 的节点上重启 keepalived")},
-    "vf-vip-foreign": {"en": ("the VIP {vip} answers from {macs}, which is neither node", "another device uses the VIP address: switch it off or choose another cluster.vip"),
-                       "zh_CN": ("VIP {vip} 由 {macs} 应答, 它不是任何一个节点", "有其他设备占用了 VIP 地址: 请关闭该设备或更换 cluster.vip")},
-    "vf-vip-unknown": {"en": ("cannot tell who holds the VIP: {detail}", "install arping (iputils), then run verify again"),
-                       "zh_CN": ("无法判断 VIP 持有者: {detail}", "请安装 arping (iputils) 后重新运行 verify")},
-    "vf-app-ok": {"en": ("the app answers through the VIP: {target} -> {answer}", ""),
-                  "zh_CN": ("应用可通过 VIP 访问: {target} -> {answer}", "")},
-    "vf-app-bad": {"en": ("the app does not answer through the VIP: {target}: {detail}", "check the app on the VIP holder (status shows which node); keepalived moves the VIP when the app check fails"),
-                   "zh_CN": ("无法通过 VIP 访问应用: {target}: {detail}", "请检查 VIP 持有节点上的应用 (status 会显示是哪个节点); 应用检查失败时 keepalived 会切换 VIP")},
-    "vf-fw-ok": {"en": ("firewall ({kind}): VRRP and port {db_port} open to {peer}, app port {app_port} open", ""),
-                 "zh_CN": ("防火墙 ({kind}): 已向 {peer} 放行 VRRP 和端口 {db_port}, 已放行应用端口 {app_port}", "")},
-    "vf-fw-bad": {"en": ("firewall rules missing on {name}:", "run: configure --site site.toml --only firewall"),
-                  "zh_CN": ("{name} 上缺少防火墙规则:", "请运行: configure --site site.toml --only firewall")},
-    "vf-db-none": {"en": ("the database step has not run on {name}", "run configure (or install) on {name} first"),
-                   "zh_CN": ("{name} 上尚未执行数据库步骤", "请先在 {name} 上运行 configure (或 install)")},
-    "vf-repl-ok": {"en": ("{source} -> {target}: replica threads on {target} running, lag {lag} s", ""),
-                   "zh_CN": ("{source} -> {target}: {target} 上的复制线程正常, 延迟 {lag} 秒", "")},
-    "vf-repl-bad": {"en": ("{source} -> {target}: replication on {target} is not healthy: {detail}", "run status on {target}; fix the error it shows, then run verify again"),
-                    "zh_CN": ("{source} -> {target}: {target} 上的复制不正常: {detail}", "请在 {target} 上运行 status, 修复所示错误后重新运行 verify")},
-    "vf-peer-db-down": {"en": ("cannot log in to the database on {name} ({where}): {detail}", "start the database on {name} and run configure there; check port {port}/tcp between the nodes"),
-                        "zh_CN": ("无法登录 {name} 上的数据库 ({where}): {detail}", "请在 {name} 上启动数据库并运行 configure; 检查两节点之间的 {port}/tcp 端口")},
-    "vf-local-db-down": {"en": ("cannot log in to the database here ({where}): {detail}", "start it: systemctl start mariadb (or mysqld); then run verify again"),
-                         "zh_CN": ("无法登录本机数据库 ({where}): {detail}", "请启动数据库: systemctl start mariadb (或 mysqld), 然后重新运行 verify")},
-    "vf-canary-ok": {"en": ("{source} -> {target}: a canary row written on {source} reached {target} in {seconds} s", ""),
-                     "zh_CN": ("{source} -> {target}: {source} 写入的测试行在 {seconds} 秒内到达 {target}", "")},
-    "vf-canary-bad": {"en": ("{source} -> {target}: a canary row written on {source} did not reach {target} within {seconds} s", "run status on {target}: its replica threads show the cause"),
-                      "zh_CN": ("{source} -> {target}: {source} 写入的测试行在 {seconds} 秒内未到达 {target}", "请在 {target} 上运行 status: 复制线程会显示原因")},
-    "vf-canary-write": {"en": ("{source} -> {target}: cannot write the canary row on {source}: {detail}", "run status on {source}; the database may be down"),
-                        "zh_CN": ("{source} -> {target}: 无法在 {source} 上写入测试行: {detail}", "请在 {source} 上运行 status; 数据库可能未运行")},
-    "vf-peer-canary-ok": {"en": ("{source} -> {target}: a canary row from {source} arrived here ({when})", ""),
-                          "zh_CN": ("{source} -> {target}: 来自 {source} 的测试行已到达本机 ({when})", "")},
-    "vf-peer-canary-bad": {"en": ("{source} -> {target}: no canary row from {source} in the last {fresh} s: {source} has not run verify, or its rows do not arrive", "run verify on {source} now (it writes the row that proves {source} -> {target}); if it passes there, run status here"),
-                           "zh_CN": ("{source} -> {target}: 最近 {fresh} 秒内没有来自 {source} 的测试行: {source} 未运行 verify, 或数据未到达", "请立即在 {source} 上运行 verify (它写入证明 {source} -> {target} 的测试行); 若那边通过, 请在本机运行 status")},
-})
 
 NAMES = ("keepalived", "vip-holder", "app-via-vip", "firewall", "replication-here",
          "replication-peer", "canary-to-peer", "canary-from-peer")
-
-
-def add_arguments(parser):
-    site_mod.add_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
-                        help="how long to wait for the peer (default 60)")
-    parser.add_argument("--fresh", type=int, default=300, metavar="SECONDS",
-                        help="a canary row from the peer counts when newer than this (default 300)")
 
 
 # --- single checks: each returns one Result and changes nothing (the canary excepted) -------
@@ -107,19 +35,14 @@ def check_keepalived(local, root):
     if not services.is_active("keepalived"):
         return result("keepalived", FAIL, messages.text("vf-ka-bad", name=local.me.name),
                       messages.hint("vf-ka-bad"), "here")
-    try:
-        with open(os.path.join(root, keepalived.STATE_FILE.lstrip("/"))) as handle:
-            vrrp = handle.read().split()[0]
-    except (OSError, IndexError):
-        vrrp = "?"
-    return result("keepalived", PASS, messages.text("vf-ka-ok", state=vrrp))
+    state, _since = vrrp.read_state(root)
+    return result("keepalived", PASS, messages.text("vf-ka-ok", state=state or "?"))
 
 
 def check_vip(site, local):
     vip = site.cluster.vip
-    here = vip in [a[1] for a in site_mod.host_addresses()]
     try:
-        here, peer, foreign = arpcheck.vip_view(local.interface, vip, local.peer.address, here)
+        here, peer, foreign = host_vip.view(vip, local.interface, local.peer.address)
     except OnsiteError as exc:
         return result("vip-holder", FAIL, messages.text("vf-vip-unknown", detail=messages.text(exc.reference)),
                       messages.hint("vf-vip-unknown"), "here")
@@ -138,40 +61,9 @@ def check_vip(site, local):
                   messages.hint(ref), side)
 
 
-def app_target(site):
-    """What 'the app answers through the VIP' means: the health URL with its host replaced by
-    the VIP, or a TCP connect to VIP:port when the site has no health URL."""
-    if site.app.health_url:
-        parts = urlsplit(site.app.health_url)
-        port = parts.port or site.app.port
-        return urlunsplit((parts.scheme, "{}:{}".format(site.cluster.vip, port), parts.path or "/",
-                           parts.query, ""))
-    return "tcp://{}:{}".format(site.cluster.vip, site.app.port)
-
-
-def probe_app(target, timeout=3.0):
-    """(ok, answer or error text). No proxies: the VIP is on the local network."""
-    if target.startswith("tcp://"):
-        host, port = target[len("tcp://"):].rsplit(":", 1)
-        try:
-            socket.create_connection((host, int(port)), timeout).close()
-            return True, "TCP connect ok"
-        except (OSError, socket.timeout) as exc:
-            return False, str(exc)
-    opener = urlrequest.build_opener(urlrequest.ProxyHandler({}))
-    try:
-        resp = opener.open(target, timeout=timeout)
-        try:
-            return 200 <= resp.getcode() < 400, "HTTP {}".format(resp.getcode())
-        finally:
-            resp.close()
-    except Exception as exc:         # URLError, HTTPError, timeouts, resets: all mean "no"
-        return False, str(getattr(exc, "reason", None) or exc)
-
-
 def check_app(site, local):
-    target = app_target(site)
-    ok, answer = probe_app(target)
+    target = probes.app_target(site.app.health_url, site.app.port, site.cluster.vip)
+    ok, answer = probes.probe(target)
     if ok:
         return result("app-via-vip", PASS, messages.text("vf-app-ok", target=target, answer=answer))
     return result("app-via-vip", FAIL, messages.text("vf-app-bad", target=target, detail=answer),
@@ -179,19 +71,19 @@ def check_app(site, local):
 
 
 def check_firewall(site, local):
+    kind = firewall.backend()
     try:
-        missing = firewall.missing(site, local)
+        missing = firewall.missing(site, local, kind)
     except OnsiteError as exc:
         return checks.from_error("firewall", exc)
     if missing:
         text = "\n".join([messages.text("vf-fw-bad", name=local.me.name)] + ["  " + m for m in missing])
         return result("firewall", FAIL, text, messages.hint("vf-fw-bad"), "here")
-    return result("firewall", PASS, messages.text("vf-fw-ok", kind=firewall.backend(), peer=local.peer.address,
+    return result("firewall", PASS, messages.text("vf-fw-ok", kind=kind, peer=local.peer.address,
                                                   db_port=site.database.port, app_port=site.app.port))
 
 
 def _replication(name, logins, conn, source, target, side):
-    from onsite.db import setup as db_setup
     try:
         status = db_setup.replica_status(logins.facts, conn)
     except DbError as exc:
@@ -212,32 +104,13 @@ def _replication(name, logins, conn, source, target, side):
                                             lag=status.get(logins.facts.col_lag)), side=side)
 
 
-def write_canary(logins, me):
-    """Insert one canary row here (insert-only); on MySQL a passive node has super_read_only,
-    which stops even root, so it is lifted for this one statement as configure does."""
-    token = "verify-{}-{}-{}".format(me, int(time.time()), db_secrets.generate(8))
-    stmts = db_render.sql_canary_insert(token, me)
-    if logins.facts.super_read_only and logins.local.value("SELECT @@GLOBAL.super_read_only") in ("1", "ON"):
-        stmts = ["SET GLOBAL super_read_only = OFF"] + stmts + ["SET GLOBAL super_read_only = ON"]
-    logins.local.execute(stmts)
-    return token
-
-
-def canary_seen(logins, token):
-    try:
-        return logins.peer.value(db_render.sql_canary_seen(token)) == "1"
-    except DbError:
-        return False
-
-
 def check_peer_canary(logins, me, peer, fresh):
     try:
-        row = logins.local.query(db_render.sql_canary_recent(peer, fresh))
+        found = db_canary.recent(logins.local, peer, fresh)
     except DbError as exc:
         return result("canary-from-peer", FAIL, messages.text("vf-local-db-down", where=logins.local.describe(),
                                                               detail=exc.message.strip()[:160]),
                       messages.hint("vf-local-db-down"), "here")
-    found = row[0] if row else {}
     if found.get("n") not in (None, "0"):
         return result("canary-from-peer", PASS, messages.text("vf-peer-canary-ok", source=peer, target=me,
                                                               when=found.get("newest")), side="peer")
@@ -259,13 +132,13 @@ def _database_results(local, root, fresh, canary):
     if "result" not in canary:
         if "token" not in canary:
             try:
-                canary["token"] = write_canary(logins, me)
+                canary["token"] = db_canary.write(logins.facts, logins.local, me, "verify")
                 canary["written"] = time.time()
             except DbError as exc:
                 canary["result"] = result("canary-to-peer", FAIL, messages.text(
                     "vf-canary-write", source=me, target=peer, detail=exc.message.strip()[:160]),
                     messages.hint("vf-canary-write", source=me), "here")
-        if "token" in canary and canary_seen(logins, canary["token"]):
+        if "token" in canary and db_canary.seen(logins.peer, canary["token"]):
             canary["result"] = result("canary-to-peer", PASS, messages.text(
                 "vf-canary-ok", source=me, target=peer, seconds="%.1f" % (time.time() - canary["written"])),
                 side="peer")
@@ -300,24 +173,3 @@ def run_checks(site, local, timeout=60, fresh=300, root="/", out=None):
         if out is not None:
             out(messages.text("vf-waiting", what=", ".join(r.name for r in bad), left=left))
         time.sleep(min(2, max(0.2, deadline - time.time())))
-
-
-def run(args):
-    if os.geteuid() != 0:
-        raise OnsiteError("not-root", exit_code=4)
-    site = site_mod.from_args_or_state(args)
-    local = site_mod.locate(site)
-    if not args.json:
-        print(messages.text("vf-title", name=local.me.name, address=local.me.address,
-                            peer_name=local.peer.name, peer=local.peer.address, vip=site.cluster.vip))
-        sys.stdout.flush()
-    progress = lambda line: sys.stderr.write(line + "\n")   # noqa: E731
-    results = run_checks(site, local, timeout=args.timeout, fresh=args.fresh, out=progress)
-    bad = checks.failed(results)
-    if args.json:
-        print(checks.render_json(results, command="verify", node=local.me.name, peer=local.peer.name,
-                                 vip=site.cluster.vip))
-    else:
-        print(checks.render_table(results))
-        print(messages.text("vf-bad", count=len(bad)) if bad else messages.text("vf-ok"))
-    return 1 if bad else 0

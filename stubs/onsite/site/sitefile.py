@@ -11,12 +11,11 @@ import collections
 import ipaddress
 import os
 import re
-import subprocess
 
-from onsite.core import messages
 from onsite.core import state
 from onsite._vendor import tomli
-from onsite.core.errors import OnsiteError
+from onsite.core.errors import BAD_INPUT, OnsiteError
+from onsite.host import addresses as host_addresses
 
 SITE_VERSION = 1
 
@@ -55,49 +54,6 @@ FLAGS = {
     "database.flavour": "--db-flavour",
 }
 
-messages.register({
-    "site-not-found": {
-        "en": ("site file {path} not found", "give the path of site.toml with --site"),
-        "zh_CN": ("找不到站点文件 {path}", "请用 --site 指定 site.toml 的路径"),
-    },
-    "site-syntax": {
-        "en": ("{path} is not valid TOML: {detail}", "fix that line; compare with site.example.toml"),
-        "zh_CN": ("{path} 不是有效的 TOML: {detail}", "请修正该行; 可参照 site.example.toml"),
-    },
-    "site-invalid": {
-        "en": ("the site settings have {count} problem(s); nothing was changed",
-               "fix each line above in {path}, then run the same command again"),
-        "zh_CN": ("站点设置有 {count} 处问题; 未做任何更改",
-                  "请按上面各行修正 {path}, 然后重新运行同一命令"),
-    },
-    "site-secrets-readable": {
-        "en": ("{path} holds secrets but other users can read it (mode {mode})",
-               "run: chmod 600 {path}"),
-        "zh_CN": ("{path} 含有密码, 但其他用户可以读取 (权限 {mode})", "请执行: chmod 600 {path}"),
-    },
-    "site-not-this-host": {
-        "en": ("this host has none of the node addresses ({addresses})",
-               "run on one of the two nodes, or fix the node addresses in the site file"),
-        "zh_CN": ("本机没有任何节点地址 ({addresses})", "请在两个节点之一上运行, 或修正站点文件中的节点地址"),
-    },
-    "site-both-nodes-here": {
-        "en": ("this host has both node addresses ({addresses})",
-               "each node address must belong to a different server"),
-        "zh_CN": ("本机同时拥有两个节点地址 ({addresses})", "两个节点地址必须分别属于两台服务器"),
-    },
-    "site-needed": {
-        "en": ("no site settings given and none recorded on this host",
-               "give the site file: --site site.toml (configure records it for later commands)"),
-        "zh_CN": ("未指定站点设置, 本机也没有记录", "请指定站点文件: --site site.toml (configure 会记录以供后续命令使用)"),
-    },
-    "site-no-interface": {
-        "en": ("interface {interface} (cluster.interface) does not exist on this host",
-               "set cluster.interface to the interface that holds {address}, or remove it"),
-        "zh_CN": ("本机不存在网卡 {interface} (cluster.interface)",
-                  "请把 cluster.interface 设为持有 {address} 的网卡, 或删除该项"),
-    },
-})
-
 
 def _key_name(key):
     """A key as the engineer would type it in TOML: each part bare when it can be, else quoted
@@ -127,7 +83,7 @@ class Problems(object):
     def raise_if_any(self):
         if self.lines:
             raise OnsiteError("site-invalid", {"count": len(self.lines), "path": self.source},
-                              context=self.lines, exit_code=2)
+                              context=self.lines, exit_code=BAD_INPUT)
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -138,11 +94,11 @@ def load_file(path):
         with open(path, "rb") as handle:
             raw = handle.read()
     except (FileNotFoundError, IsADirectoryError):
-        raise OnsiteError("site-not-found", {"path": path}, exit_code=2)
+        raise OnsiteError("site-not-found", {"path": path}, exit_code=BAD_INPUT)
     try:
         return tomli.loads(raw.decode("utf-8"))
     except (tomli.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise OnsiteError("site-syntax", {"path": path, "detail": str(exc)}, exit_code=2)
+        raise OnsiteError("site-syntax", {"path": path, "detail": str(exc)}, exit_code=BAD_INPUT)
 
 
 def check_file_mode(path, data):
@@ -151,7 +107,7 @@ def check_file_mode(path, data):
         return
     mode = os.stat(path).st_mode & 0o777
     if mode & 0o077:
-        raise OnsiteError("site-secrets-readable", {"path": path, "mode": "%04o" % mode}, exit_code=2)
+        raise OnsiteError("site-secrets-readable", {"path": path, "mode": "%04o" % mode}, exit_code=BAD_INPUT)
 
 
 def add_arguments(parser):
@@ -432,36 +388,22 @@ def _secrets(problems, rows, cluster, present):
 
 # --- where am I ------------------------------------------------------------------------------
 
-def host_addresses():
-    """[(interface, address, prefixlen)] of this host's IPv4 addresses (from `ip -o -4 addr`)."""
-    out = subprocess.run(["ip", "-o", "-4", "addr", "show"], stdout=subprocess.PIPE,
-                         universal_newlines=True, check=True).stdout
-    result = []
-    for line in out.splitlines():
-        fields = line.split()
-        if "inet" in fields:
-            ifname = fields[1].split("@")[0]
-            addr, _, plen = fields[fields.index("inet") + 1].partition("/")
-            result.append((ifname, addr, int(plen or 32)))
-    return result
-
-
 def locate(site, addresses=None):
     """Which node this host is (by its addresses), its peer, and the VIP interface."""
     if addresses is None:
-        addresses = host_addresses()
+        addresses = host_addresses.ipv4()
     mine = [n for n in site.nodes if any(a[1] == n.address for a in addresses)]
     listed = ", ".join(n.address for n in site.nodes)
     if not mine:
-        raise OnsiteError("site-not-this-host", {"addresses": listed}, exit_code=2)
+        raise OnsiteError("site-not-this-host", {"addresses": listed}, exit_code=BAD_INPUT)
     if len(mine) > 1:
-        raise OnsiteError("site-both-nodes-here", {"addresses": listed}, exit_code=2)
+        raise OnsiteError("site-both-nodes-here", {"addresses": listed}, exit_code=BAD_INPUT)
     me = mine[0]
     peer = [n for n in site.nodes if n is not me][0]
     holder = [a[0] for a in addresses if a[1] == me.address][0]
     interface = site.cluster.interface or holder
     if interface not in set(a[0] for a in addresses) and not os.path.exists("/sys/class/net/" + interface):
-        raise OnsiteError("site-no-interface", {"interface": interface, "address": me.address}, exit_code=2)
+        raise OnsiteError("site-no-interface", {"interface": interface, "address": me.address}, exit_code=BAD_INPUT)
     return Local(me, peer, interface)
 
 
@@ -506,5 +448,5 @@ def from_args_or_state(args, root="/"):
         return from_args(args)
     site = from_state(root)
     if site is None:
-        raise OnsiteError("site-needed", exit_code=2)
+        raise OnsiteError("site-needed", exit_code=BAD_INPUT)
     return site
