@@ -1,7 +1,5 @@
 """``verify``: prove from this node, end to end, that the pair works (see onsite.ops.verify)."""
 
-import sys
-
 from onsite.core import checks, errors, messages, tty
 from onsite.core.errors import require_root
 from onsite.ops import verify
@@ -24,8 +22,7 @@ def run(args):
     if not args.json:
         tty.say(messages.text("vf-title", name=local.me.name, address=local.me.address,
                               peer_name=local.peer.name, peer=local.peer.address, vip=site.cluster.vip))
-    progress = lambda line: sys.stderr.write(line + "\n")   # noqa: E731
-    results = verify.run_checks(site, local, timeout=args.timeout, fresh=args.fresh, out=progress)
+    results = verify.run_checks(site, local, timeout=args.timeout, fresh=args.fresh, out=tty.progress)
     bad = checks.failed(results)
     if args.json:
         tty.say(checks.render_json(results, command="verify", node=local.me.name, peer=local.peer.name,

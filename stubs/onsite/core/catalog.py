@@ -6,7 +6,6 @@ MESSAGES = {
     # --- core/messages.py
     "word-error": {"en": ("error", ""), "zh_CN": ("错误", "")},
     "word-next": {"en": ("next", ""), "zh_CN": ("下一步", "")},
-    "word-warning": {"en": ("warning", ""), "zh_CN": ("警告", "")},
     "not-root": {
         "en": ("this command must run as root", "run it again with sudo or as root"),
         "zh_CN": ("此命令必须以 root 身份运行", "请使用 sudo 或 root 用户重新运行"),

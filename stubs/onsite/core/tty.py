@@ -15,6 +15,12 @@ def say(text):
     sys.stdout.flush()
 
 
+def progress(text):
+    """A progress line to stderr (keeps stdout for the result, e.g. verify --json)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def say_next(reference, **params):
     """'next: <hint>' for a message reference."""
     say("{}: {}".format(messages.text("word-next"), messages.hint(reference, **params)))
