@@ -36,9 +36,12 @@ def used_keys():
                 literals.append(node.args[0])
             elif isinstance(node, ast.Call) and _name(node.func) == "confirm":
                 literals += node.args[:2]
+            elif isinstance(node, ast.Call) and _name(node.func) == "add" and len(node.args) > 1:
+                literals.append(node.args[1])          # site problems: add(key, reference, ...)
             elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "ref" for t in node.targets):
                 value = node.value
                 literals += [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+            literals = [x for lit in literals for x in ([lit.body, lit.orelse] if isinstance(lit, ast.IfExp) else [lit])]
             for lit in literals:
                 if isinstance(lit, ast.Str):
                     found.setdefault(lit.s, "%s:%d" % (path.relative_to(ONSITE), node.lineno))

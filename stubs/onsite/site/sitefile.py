@@ -12,7 +12,7 @@ import ipaddress
 import os
 import re
 
-from onsite.core import state
+from onsite.core import messages, state
 from onsite._vendor import tomli
 from onsite.core.errors import BAD_INPUT, OnsiteError
 from onsite.host import addresses as host_addresses
@@ -75,9 +75,11 @@ class Problems(object):
         self.source = source
         self.lines = []
 
-    def add(self, key, text):
+    def add(self, key, reference, **params):
+        """One problem with key: the message reference (site/catalog.py) and its values."""
         key = _key_name(key)
         flag = FLAGS.get(key) if self.source == "flags" else None
+        text = messages.text(reference, **params)
         self.lines.append("{}: {}".format("{} ({})".format(key, flag) if flag else key, text))
 
     def raise_if_any(self):
@@ -135,7 +137,7 @@ def _int_flag(flag):
         try:
             return int(text)
         except ValueError:
-            raise _argparse_error("{} needs a whole number, got '{}'".format(flag, text))
+            raise _argparse_error(messages.text("sp-flag-int", flag=flag, got=text))
     return convert
 
 
@@ -147,7 +149,7 @@ def _number_flag(flag):
             try:
                 return float(text)
             except ValueError:
-                raise _argparse_error("{} needs a number, got '{}'".format(flag, text))
+                raise _argparse_error(messages.text("sp-flag-number", flag=flag, got=text))
     return convert
 
 
@@ -187,12 +189,12 @@ def _node_flag(text, problems):
     address, _, priority = rest.partition(",")
     node = {"name": name.strip(), "address": address.strip()}
     if not sep or not name or not address:
-        problems.add("node", "'{}' is not NAME=ADDRESS[,PRIORITY]".format(text))
+        problems.add("node", "sp-node-flag", text=text)
     if priority:
         try:
             node["priority"] = int(priority)
         except ValueError:
-            problems.add("node", "priority in '{}' is not a whole number".format(text))
+            problems.add("node", "sp-node-priority", text=text)
     return node
 
 
@@ -204,14 +206,14 @@ def _is_int(value):
 
 def _want_int(problems, key, value, low, high):
     if not _is_int(value) or not low <= value <= high:
-        problems.add(key, "must be a whole number from {} to {}, got {!r}".format(low, high, value))
+        problems.add(key, "sp-int-range", low=low, high=high, got=repr(value))
         return False
     return True
 
 
 def _want_str(problems, key, value):
     if not isinstance(value, str) or not value.strip():
-        problems.add(key, "must be a non-empty string, got {!r}".format(value))
+        problems.add(key, "sp-string", got=repr(value))
         return False
     return True
 
@@ -222,21 +224,20 @@ def _table(problems, data, name, array=False):
     value = data.get(name, [] if array else {})
     rows = value if array else [value]
     if array and not isinstance(value, list) or not all(isinstance(r, dict) for r in rows):
-        problems.add(name, "must be {} (see site.example.toml)".format(
-            "[[{}]] tables".format(name) if array else "a [{}] table".format(name)))
+        problems.add(name, "sp-table-array" if array else "sp-table", name=name)
         return []
     out = []
     for index, row in enumerate(rows):
         prefix = "{}[{}]".format(name, index) if array else name
         for key in sorted(row):
             if key not in schema:
-                problems.add("{}.{}".format(prefix, key), "unknown key (known: {})".format(", ".join(sorted(schema))))
+                problems.add("{}.{}".format(prefix, key), "sp-unknown-key", known=", ".join(sorted(schema)))
         filled = {}
         for key, default in schema.items():
             if key in row:
                 filled[key] = row[key]
             elif default is _REQUIRED:
-                problems.add("{}.{}".format(prefix, key), "is required")
+                problems.add("{}.{}".format(prefix, key), "sp-required")
                 filled[key] = None
             else:
                 filled[key] = list(default) if isinstance(default, list) else default
@@ -249,9 +250,9 @@ def validate(data, source="site.toml"):
     problems = Problems(source)
     for key in sorted(data):
         if key not in TOP_LEVEL:
-            problems.add(key, "unknown table or key (known: {})".format(", ".join(TOP_LEVEL)))
+            problems.add(key, "sp-unknown-top", known=", ".join(TOP_LEVEL))
     if "version" in data and data["version"] != SITE_VERSION:
-        problems.add("version", "this installer reads site file version {}, got {!r}".format(SITE_VERSION, data["version"]))
+        problems.add("version", "sp-version", version=SITE_VERSION, got=repr(data["version"]))
 
     cluster = _cluster(problems, _table(problems, data, "cluster"))
     nodes = _nodes(problems, _table(problems, data, "node", array=True), cluster)
@@ -269,72 +270,72 @@ def _cluster(problems, rows):
     vip = prefix = network = None
     if c["vip"] is not None and _want_str(problems, "cluster.vip", c["vip"]):
         if "/" not in c["vip"]:
-            problems.add("cluster.vip", "needs the prefix length, e.g. \"{}/24\"".format(c["vip"]))
+            problems.add("cluster.vip", "sp-vip-prefix", vip=c["vip"])
         else:
             try:
                 iface = ipaddress.IPv4Interface(c["vip"])
                 vip, prefix, network = str(iface.ip), iface.network.prefixlen, iface.network
                 if iface.ip in (network.network_address, network.broadcast_address) and prefix < 31:
-                    problems.add("cluster.vip", "{} is the network or broadcast address of {}".format(vip, network))
+                    problems.add("cluster.vip", "sp-vip-network", vip=vip, network=network)
             except ValueError:
-                problems.add("cluster.vip", "{!r} is not an IPv4 address with prefix".format(c["vip"]))
+                problems.add("cluster.vip", "sp-vip-invalid", got=repr(c["vip"]))
     interface = c["interface"]
     if interface is not None and (not isinstance(interface, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,15}$", interface)):
-        problems.add("cluster.interface", "{!r} is not an interface name".format(interface))
+        problems.add("cluster.interface", "sp-interface", got=repr(interface))
         interface = None
     _want_int(problems, "cluster.vrid", c["vrid"], 1, 255)
     version = c["vrrp_version"]
     if version not in (2, 3) or isinstance(version, bool):
-        problems.add("cluster.vrrp_version", "must be 2 or 3, got {!r}".format(version))
+        problems.add("cluster.vrrp_version", "sp-vrrp-version", got=repr(version))
     advert = c["advert_int"]
     if isinstance(advert, bool) or not isinstance(advert, (int, float)):
-        problems.add("cluster.advert_int", "must be a number of seconds, got {!r}".format(advert))
+        problems.add("cluster.advert_int", "sp-advert-number", got=repr(advert))
     elif version == 3:
         # keepalived: VRRPv3 adverts are in centiseconds, 0.01-40.95 s
         if not 0.01 <= advert <= 40.95 or abs(advert * 100 - round(advert * 100)) > 1e-9:
-            problems.add("cluster.advert_int", "with vrrp_version 3 must be 0.01 to 40.95 in steps of 0.01, got {!r}".format(advert))
+            problems.add("cluster.advert_int", "sp-advert-v3", got=repr(advert))
     elif not _is_int(advert) or not 1 <= advert <= 255:
         # keepalived 2.0.20 rejects a fractional VRRPv2 advert_int ("must be an integer")
-        problems.add("cluster.advert_int", "with vrrp_version 2 must be whole seconds 1 to 255, got {!r} (fractions need vrrp_version = 3)".format(advert))
+        problems.add("cluster.advert_int", "sp-advert-v2", got=repr(advert))
     return Cluster(vip, prefix, network, interface, c["vrid"], version, advert)
 
 
 def _nodes(problems, rows, cluster):
     if len(rows) != 2:
-        problems.add("node", "exactly two [[node]] entries are needed, found {}".format(len(rows)))
+        problems.add("node", "sp-two-nodes", found=len(rows))
     nodes = []
     seen_names, seen_addresses = {}, {}
     for index, (prefix, n) in enumerate(rows):
         name, address, priority = n["name"], n["address"], n["priority"]
         if name is not None and _want_str(problems, prefix + ".name", name):
             if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", name):
-                problems.add(prefix + ".name", "{!r}: use letters, digits, '-', '_' or '.'".format(name))
+                problems.add(prefix + ".name", "sp-node-name", got=repr(name))
             if name in seen_names:
-                problems.add(prefix + ".name", "duplicate node name {!r} (also {})".format(name, seen_names[name]))
+                problems.add(prefix + ".name", "sp-node-name-twice", got=repr(name), other=seen_names[name])
             seen_names.setdefault(name, prefix)
         if address is not None and _want_str(problems, prefix + ".address", address):
             try:
                 ip = ipaddress.IPv4Address(address)
             except ValueError:
-                problems.add(prefix + ".address", "{!r} is not an IPv4 address (no prefix here)".format(address))
+                problems.add(prefix + ".address", "sp-node-address", got=repr(address))
                 ip = None
             if ip is not None:
                 if address in seen_addresses:
-                    problems.add(prefix + ".address", "duplicate address {} (also {})".format(address, seen_addresses[address]))
+                    problems.add(prefix + ".address", "sp-address-twice", address=address, other=seen_addresses[address])
                 seen_addresses.setdefault(address, prefix + ".address")
                 if cluster is not None and cluster.vip:
                     if address == cluster.vip:
-                        problems.add(prefix + ".address", "duplicate address {}: it is also cluster.vip".format(address))
+                        problems.add(prefix + ".address", "sp-address-is-vip", address=address)
                     elif ip not in cluster.network:
-                        problems.add("cluster.vip", "{}/{} is outside the subnet of {} {} ({}): the VIP must be in the nodes' subnet".format(
-                            cluster.vip, cluster.prefix, prefix + ".address", address, cluster.network))
+                        problems.add("cluster.vip", "sp-vip-subnet", vip=cluster.vip, prefix=cluster.prefix,
+                                     field=prefix + ".address", address=address, network=cluster.network)
         if priority is None:
             priority = DEFAULT_PRIORITIES[index] if index < 2 else 100
         else:
             _want_int(problems, prefix + ".priority", priority, 1, 254)
         nodes.append(Node(name, address, priority))
     if len(nodes) == 2 and nodes[0].priority == nodes[1].priority and _is_int(nodes[0].priority):
-        problems.add("node[1].priority", "both nodes have priority {}; they must differ (the higher one is the preferred holder)".format(nodes[0].priority))
+        problems.add("node[1].priority", "sp-priority-same", priority=nodes[0].priority)
     return nodes
 
 
@@ -343,13 +344,13 @@ def _app(problems, rows):
     _want_int(problems, "app.port", a["port"], 1, 65535)
     url = a["health_url"]
     if url is not None and (not isinstance(url, str) or not re.match(r"^https?://[^\s'\"]+$", url)):
-        problems.add("app.health_url", "must be an http:// or https:// URL without spaces or quotes, got {!r}".format(url))
+        problems.add("app.health_url", "sp-health-url", got=repr(url))
     _want_int(problems, "app.fall", a["fall"], 1, 10)
     _want_int(problems, "app.rise", a["rise"], 1, 10)
     process = a["process"]
     if process is not None and (not isinstance(process, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,15}$", process)):
         # keepalived matches the Name: of /proc/PID/status, at most 15 characters
-        problems.add("app.process", "must be a process name of 1-15 characters as `ps -o comm` shows it, got {!r}".format(process))
+        problems.add("app.process", "sp-process", got=repr(process))
     return App(a["port"], url, a["fall"], a["rise"], process)
 
 
@@ -358,12 +359,12 @@ def _database(problems, rows):
     schemas = d["schemas"]
     if not isinstance(schemas, list) or not schemas or not all(
             isinstance(s, str) and re.match(r"^[A-Za-z0-9_$]{1,64}$", s) for s in schemas):
-        problems.add("database.schemas", "must be a non-empty list of schema names (letters, digits, _ or $), got {!r}".format(schemas))
+        problems.add("database.schemas", "sp-schemas", got=repr(schemas))
         schemas = []
     _want_int(problems, "database.port", d["port"], 1, 65535)
     flavour = d["flavour"]
     if flavour is not None and flavour not in FLAVOURS:
-        problems.add("database.flavour", "must be one of {}, got {!r}".format(", ".join(FLAVOURS), flavour))
+        problems.add("database.flavour", "sp-flavour", known=", ".join(FLAVOURS), got=repr(flavour))
     return Database(tuple(schemas), d["port"], flavour)
 
 
@@ -375,14 +376,14 @@ def _secrets(problems, rows, cluster, present):
         value = s[key]
         if value is not None and (not isinstance(value, str) or not re.match(r"^[\x21-\x7e]{12,128}$", value)
                                   or "'" in value or "\\" in value):
-            problems.add("secrets." + key, "must be 12-128 printable characters without spaces, quotes or backslashes")
+            problems.add("secrets." + key, "sp-secret")
     vrrp = s["vrrp_password"]
     if vrrp is not None:
         if not isinstance(vrrp, str) or not re.match(r"^[\x21-\x7e]{1,8}$", vrrp) or '"' in vrrp:
             # keepalived uses only the first 8 characters of auth_pass (VRRPv2 simple auth)
-            problems.add("secrets.vrrp_password", "must be 1-8 printable characters without spaces or quotes")
+            problems.add("secrets.vrrp_password", "sp-vrrp-password")
         elif cluster is not None and cluster.vrrp_version == 3:
-            problems.add("secrets.vrrp_password", "VRRPv3 has no authentication; remove it or use cluster.vrrp_version = 2")
+            problems.add("secrets.vrrp_password", "sp-vrrp-v3-auth")
     return Secrets(s["replication_password"], s["seed_password"], vrrp)
 
 
