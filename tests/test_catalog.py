@@ -36,8 +36,8 @@ def used_keys():
                 literals.append(node.args[0])
             elif isinstance(node, ast.Call) and _name(node.func) == "confirm":
                 literals += node.args[:2]
-            elif isinstance(node, ast.Call) and _name(node.func) == "add" and len(node.args) > 1:
-                literals.append(node.args[1])          # site problems: add(key, reference, ...)
+            elif isinstance(node, ast.Call) and _name(node.func) in ("add", "_say") and len(node.args) > 1:
+                literals.append(node.args[1])          # add(key, reference, ...), _say(ctx, reference)
             elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "ref" for t in node.targets):
                 value = node.value
                 literals += [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]

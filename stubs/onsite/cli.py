@@ -114,7 +114,7 @@ def main(argv=None):
         sys.stderr.write(exc.render() + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write(messages.text("interrupted") + "\n")
         return errors.INTERRUPTED
     except Exception as exc:       # a bug: say where the details are, never a traceback
         log = write_crash_log(args.command)

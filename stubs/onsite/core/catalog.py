@@ -29,4 +29,12 @@ MESSAGES = {
         "zh_CN": ("安装包文件不在预期位置 ({path})",
                   "请直接运行安装文件: sh ./ha-installer-<target>.run -- 命令"),
     },
+    # --- change lines (configure, install and uninstall print them; the journal keeps them)
+    "ch-wrote": {"en": ("wrote {path}", ""), "zh_CN": ("已写入 {path}", "")},
+    "ch-wrote-backup": {"en": ("wrote {path} (backup {backup})", ""),
+                        "zh_CN": ("已写入 {path} (备份 {backup})", "")},
+    "ch-created": {"en": ("created {path}", ""), "zh_CN": ("已创建 {path}", "")},
+    "ch-removed": {"en": ("removed {path}", ""), "zh_CN": ("已删除 {path}", "")},
+    "ch-removed-dir": {"en": ("removed directory {path}", ""), "zh_CN": ("已删除目录 {path}", "")},
+    "ch-restored": {"en": ("restored {path} from {backup}", ""), "zh_CN": ("已从 {backup} 恢复 {path}", "")},
 }

@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 
-from onsite.core import state
+from onsite.core import messages, state
 
 
 def read_text(path):
@@ -63,6 +63,13 @@ def install(path, text, mode):
     if os.geteuid() == 0:
         os.chown(path, 0, 0)
     return True, saved
+
+
+def wrote_line(path, saved):
+    """The change line for a file install() wrote (and the backup it kept, if any)."""
+    if saved:
+        return messages.text("ch-wrote-backup", path=path, backup=saved)
+    return messages.text("ch-wrote", path=path)
 
 
 def ensure_dir(path, mode=0o700):

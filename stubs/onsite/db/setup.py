@@ -43,8 +43,9 @@ DbContext = collections.namedtuple("DbContext", (
 PHASE_TABLE = "`{}`.`node_state`".format(db_render.OWN_SCHEMA)
 
 
-def _say(ctx, what):
-    ctx.out(messages.text("db-step", what=what))
+def _say(ctx, reference, **params):
+    """A progress line 'database: ...' (the reference's text in the catalog)."""
+    ctx.out(messages.text("db-step", what=messages.text(reference, **params)))
 
 
 def derive_password(secret, purpose):
@@ -145,7 +146,7 @@ def ensure_root(ctx, facts_hint):
         if cand.value(facts.root_auth_query) not in (None, "", "invalid"):
             # the customer's root already has a password: never change it; OS root's
             # socket login is enough for us (and for the role hook)
-            _say(ctx, "root keeps its existing password; using the local socket login")
+            _say(ctx, "db-pg-root-kept")
             return cand, False
         password = stored or db_secrets.generate()
         db_secrets.put("root_password", password, ctx.root)   # stored before it is set
@@ -188,11 +189,11 @@ def ensure_cnf(ctx, facts, admin):
     changed = _read(path) != text
     if changed:
         state.atomic_write(path, text, mode=0o644)
-        _say(ctx, "wrote " + path)
+        _say(ctx, "db-pg-wrote", path=path)
     else:
-        _say(ctx, path + " unchanged")
+        _say(ctx, "db-pg-unchanged", path=path)
     if changed or running_mismatches(facts, ctx.plan, admin):
-        _say(ctx, "restarting " + facts.service + " to apply the settings")
+        _say(ctx, "db-pg-restarting", service=facts.service)
         ctx.service.restart(facts.service)
         wait_for_login(admin, 60)
     wrong = running_mismatches(facts, ctx.plan, admin)
@@ -247,8 +248,8 @@ def ensure_users(ctx, facts, admin):
     admin.execute(db_render.sql_seed_user(
         facts, peer, seed_pw, tuple(ctx.plan.schemas) + (db_render.OWN_SCHEMA,),
         _user_exists(admin, db_render.SEED_USER, peer)))
-    _say(ctx, "accounts {}@{} (replication only) and {}@{} (read-only seeding) ready".format(
-        db_render.REPL_USER, peer, db_render.SEED_USER, peer))
+    _say(ctx, "db-pg-accounts", repl="{}@{}".format(db_render.REPL_USER, peer),
+         seed="{}@{}".format(db_render.SEED_USER, peer))
 
 
 def ensure_own_schema(admin):
@@ -428,7 +429,7 @@ def seed_from_peer(ctx, facts, admin, peer):
     check_space(ctx, peer, admin)
     backup = backup_local(ctx, facts, admin)
     if backup:
-        _say(ctx, "backed up this node's data to " + backup)
+        _say(ctx, "db-pg-backed-up", path=backup)
     directory = os.path.join(ctx.root, "var/lib/ha-installer/seed")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     path = os.path.join(directory, "from-{}-{}.sql".format(ctx.plan.peer_name, _timestamp()))
@@ -445,8 +446,8 @@ def seed_from_peer(ctx, facts, admin, peer):
         raise OnsiteError("db-no-space-dump", {"directory": directory, "peer": ctx.plan.peer_name,
                                                "free": stat.f_bavail * stat.f_frsize // 2 ** 20})
     position = dump_position(path)
-    _say(ctx, "copying {} from {} ({} bytes)".format(", ".join(ctx.plan.schemas),
-                                                     ctx.plan.peer_name, os.path.getsize(path)))
+    _say(ctx, "db-pg-copying", schemas=", ".join(ctx.plan.schemas), peer=ctx.plan.peer_name,
+         size=os.path.getsize(path))
     prefix = "SET SESSION sql_log_bin = 0;\n"
     if facts.super_read_only:
         prefix += "SET GLOBAL super_read_only = OFF;\n"
@@ -527,8 +528,8 @@ def wait_for_peer(ctx, peer, phases=("ready", "seeded", "paired")):
                                                     "address": ctx.plan.peer_address,
                                                     "seconds": ctx.peer_timeout}, exit_code=PEER_NOT_READY)
         if not said:
-            _say(ctx, "waiting up to {} s for {} ({}) to run configure".format(
-                ctx.peer_timeout, ctx.plan.peer_name, ctx.plan.peer_address))
+            _say(ctx, "db-pg-waiting", seconds=ctx.peer_timeout, peer=ctx.plan.peer_name,
+                 address=ctx.plan.peer_address)
             said = True
         time.sleep(1)
 
@@ -573,7 +574,7 @@ def configure(ctx):
     summary = {"changed": []}
     probe = Connection(user="root", socket=ctx.socket, client=hint.client, dump=hint.dump)
     if not server_answers(probe):
-        _say(ctx, "starting " + hint.service)
+        _say(ctx, "db-pg-starting", service=hint.service)
         ctx.service.start(hint.service)
         if not _wait_for_socket(probe, 60):
             raise OnsiteError("db-not-running", {"detail": "no answer in 60 s",
@@ -581,24 +582,22 @@ def configure(ctx):
     try:
         admin, root_set = ensure_root(ctx, hint)
         if root_set:
-            summary["changed"].append("set a generated root password")
-            _say(ctx, "set a generated root password (stored in {})".format(
-                db_secrets.secrets_path(ctx.root)))
+            summary["changed"].append(messages.text("db-ch-root-password"))
+            _say(ctx, "db-pg-root-set", path=db_secrets.secrets_path(ctx.root))
         facts = facts_for(admin)
         summary["facts"] = facts
-        _say(ctx, "server is {} ({})".format(facts.label, ".".join(str(v) for v in facts.version)))
+        _say(ctx, "db-pg-server", label=facts.label, version=".".join(str(v) for v in facts.version))
         if ensure_cnf(ctx, facts, admin):
-            summary["changed"].append("wrote {}/{} and restarted the server".format(
-                ctx.cnf_dir, db_render.CNF_NAME))
+            summary["changed"].append(messages.text(
+                "db-ch-cnf", path="{}/{}".format(ctx.cnf_dir, db_render.CNF_NAME)))
         ensure_users(ctx, facts, admin)
         ensure_own_schema(admin)
         peer = peer_connection(ctx, facts)
         status = replica_status(facts, admin)
         if channel_configured(facts, status, ctx):
-            _say(ctx, "replica channel from {} already configured".format(ctx.plan.peer_name))
+            _say(ctx, "db-pg-channel-exists", peer=ctx.plan.peer_name)
             if ctx.seed_from:
-                _say(ctx, "--seed-from ignored: this node already replicates from {}".format(
-                    ctx.plan.peer_name))
+                _say(ctx, "db-pg-seed-ignored", peer=ctx.plan.peer_name)
             if status.get(facts.col_io_running) != "Yes" or status.get(facts.col_sql_running) != "Yes":
                 if not status.get(facts.col_last_sql_error):
                     admin.execute(db_render.sql_start(facts))
@@ -612,8 +611,7 @@ def configure(ctx):
             if own_phase == "seeding":
                 # 'seeding' outlives only a hard kill (any error resets it to 'ready'): the
                 # decision to copy was made, our data was backed up, the load stopped halfway
-                _say(ctx, "the last copy from {} was interrupted; copying again".format(
-                    ctx.plan.peer_name))
+                _say(ctx, "db-pg-copy-again", peer=ctx.plan.peer_name)
                 choice = "seed"
             else:
                 local_inv, peer_inv = stable_inventories(ctx, admin, peer)
@@ -630,20 +628,19 @@ def configure(ctx):
                 except BaseException:
                     set_phase(admin, ctx.plan.name, "ready")   # let the peer stop waiting
                     raise
-                summary["changed"].append("seeded from " + ctx.plan.peer_name)
+                summary["changed"].append(messages.text("db-ch-seeded", peer=ctx.plan.peer_name))
             else:
                 if choice == "source":
-                    _say(ctx, "{} will copy this node's data; waiting for it".format(
-                        ctx.plan.peer_name))
+                    _say(ctx, "db-pg-peer-copies", peer=ctx.plan.peer_name)
                     wait_for_peer(ctx, peer, phases=("paired",))
                 else:
-                    _say(ctx, "no data to copy: both sides match")
+                    _say(ctx, "db-pg-same")
                 start = recorded_position(peer, ctx.plan.peer_name)
                 admin.execute(db_render.sql_seeded_gtid(facts, start.gtid))
             start_channel(ctx, facts, admin, start)
             set_phase(admin, ctx.plan.name, "paired")
-            summary["changed"].append("replication from {} started".format(ctx.plan.peer_name))
-            _say(ctx, "replica channel from {} started".format(ctx.plan.peer_name))
+            summary["changed"].append(messages.text("db-ch-started", peer=ctx.plan.peer_name))
+            _say(ctx, "db-pg-channel-started", peer=ctx.plan.peer_name)
         problems = wait_healthy(facts, admin, ctx.verify_timeout)
         if problems:
             raise OnsiteError("db-replication-broken", {"peer": ctx.plan.peer_name,
@@ -653,13 +650,12 @@ def configure(ctx):
         wait_for_peer(ctx, peer, phases=("paired",))
         seconds = canary.roundtrip(facts, admin, peer, ctx.plan.name, ctx.plan.peer_name,
                                    ctx.verify_timeout)
-        _say(ctx, "replication healthy; a test row reached {} in {:.1f} s".format(
-            ctx.plan.peer_name, seconds))
+        _say(ctx, "db-pg-healthy", peer=ctx.plan.peer_name, seconds=seconds)
         summary["canary_seconds"] = seconds
     except DbError as exc:
         raise OnsiteError("db-sql-failed", {"where": ctx.plan.name, "detail": exc.message})
     if not summary["changed"]:
-        _say(ctx, "no changes")
+        _say(ctx, "db-pg-no-changes")
     return summary
 
 

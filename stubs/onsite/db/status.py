@@ -35,7 +35,7 @@ def _row(name, conn, facts, vip_text):
         row["last_error"] = exc.message.splitlines()[-1][:80]
         return row
     if not rows:
-        row["last_error"] = "no replica channel"
+        row["last_error"] = messages.text("db-st-no-channel")
         return row
     status = rows[0]
     row["io_thread"] = status.get(facts.col_io_running) or "-"
@@ -82,8 +82,9 @@ def collect(root="/", vip_holder=None):
         here = addresses.holds(vip)
         seen = None if here else host_vip.view_from_route(vip, plan["peer_address"])
         there = seen is not None and seen.peer and not seen.foreign
-    rows = [_row(plan["name"], local, facts, "holds VIP" if here else "-"),
-            _row(plan["peer_name"], peer, facts, "holds VIP" if there else "-")]
+    holds = messages.text("db-st-holds-vip")
+    rows = [_row(plan["name"], local, facts, holds if here else "-"),
+            _row(plan["peer_name"], peer, facts, holds if there else "-")]
     return rows
 
 

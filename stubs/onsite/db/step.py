@@ -15,7 +15,7 @@ from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
 from onsite.db import setup as db_setup
 from onsite.db import versions as db_versions
-from onsite.core import fileops
+from onsite.core import fileops, messages
 from onsite.host import services, vrrp
 from onsite.core import state
 from onsite.db.client import find_program
@@ -126,7 +126,7 @@ def apply(site, local, opts=DEFAULTS, out=print):
     changes = list(summary["changed"])
     if not services.is_enabled(facts.service):
         services.enable(facts.service)
-        changes.append("enabled {} at boot".format(facts.service))
+        changes.append(messages.text("db-ch-enabled", service=facts.service))
     # kept on the node for status and the role hook (site.toml may leave the host)
     for key, value in (("replication_password", repl), ("seed_password", seed)):
         if db_secrets.get(key) != value:
@@ -134,12 +134,12 @@ def apply(site, local, opts=DEFAULTS, out=print):
     root_pw = db_secrets.get("root_password")
     changed, _ = fileops.install(ADMIN_DEFAULTS, render_admin_defaults(root_pw, socket), 0o600)
     if changed:
-        changes.append("wrote " + ADMIN_DEFAULTS)
+        changes.append(messages.text("ch-wrote", path=ADMIN_DEFAULTS))
     fileops.ensure_dir(os.path.dirname(ROLE_HOOK), 0o700)
     client = find_program(facts.client) or facts.client[0]
     changed, _ = fileops.install(ROLE_HOOK, render_role_hook(facts, client, ADMIN_DEFAULTS), 0o700)
     if changed:
-        changes.append("wrote " + ROLE_HOOK)
+        changes.append(messages.text("ch-wrote", path=ROLE_HOOK))
     role = align_role(facts, socket)
     if role:
         changes.append(role)
@@ -166,5 +166,5 @@ def align_role(facts, socket):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     if proc.returncode != 0:
         raise OnsiteError("db-sql-failed", {"where": "role hook", "detail": proc.stdout.strip()})
-    return "read_only {} (keepalived state {})".format("ON" if want else "OFF", vrrp_state)
+    return messages.text("db-ch-read-only", value="ON" if want else "OFF", state=vrrp_state)
 

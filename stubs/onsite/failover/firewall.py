@@ -15,7 +15,7 @@ dropped unless they come from the peer (or loopback); what other tables allow is
 import collections
 import os
 
-from onsite.core import fileops
+from onsite.core import fileops, messages
 from onsite.core import state
 from onsite.core.errors import BAD_INPUT, OnsiteError
 from onsite.host import tools
@@ -149,7 +149,7 @@ def _apply_firewalld(r):
                 continue
             if not mentions_peer or _run(base + ["--query-rich-rule=" + rule])[0] != 0:
                 adds.append("--add-rich-rule=" + rule)
-                changes.append("firewalld {} zone {}: added {}".format(where, zone, rule))
+                changes.append(messages.text("fw-added", scope=where, zone=zone, rule=rule))
         add_port = port not in listed_ports
         if scope and (adds or add_port):
             _journal_zone_file(zone)
@@ -162,7 +162,7 @@ def _apply_firewalld(r):
             state.append("firewall", {"backend": "firewalld", "scope": where, "zone": zone,
                                       "port": port})
             _must(base + ["--add-port=" + port])
-            changes.append("firewalld {} zone {}: opened {}".format(where, zone, port))
+            changes.append(messages.text("fw-opened", scope=where, zone=zone, port=port))
     return changes
 
 
@@ -185,7 +185,7 @@ def missing(site, local, kind):
     Empty: all present."""
     r = rules_from_site(site, local)
     if kind is None:
-        return ["no firewall tool (firewalld, nft or iptables)"]
+        return [messages.text("fw-no-tool")]
     out = []
     if kind == "firewalld":
         zone = firewalld_zone(r)
@@ -195,18 +195,19 @@ def missing(site, local, kind):
             listed_rules, listed_ports = _listing(base)
             for rule in rich_rules(r):
                 if rule not in listed_rules and _run(base + ["--query-rich-rule=" + rule])[0] != 0:
-                    out.append("firewalld {} zone {}: {}".format(where, zone, rule))
+                    out.append(messages.text("fw-missing-rule", scope=where, zone=zone, rule=rule))
             if "{}/tcp".format(r.app_port) not in listed_ports:
-                out.append("firewalld {} zone {}: port {}/tcp".format(where, zone, r.app_port))
+                out.append(messages.text("fw-missing-port", scope=where, zone=zone,
+                                         port="{}/tcp".format(r.app_port)))
     elif kind == "nftables":
         if _run(["nft", "list", "table", "inet", NFT_TABLE])[0] != 0:
-            out.append("nftables: table inet {} not loaded".format(NFT_TABLE))
+            out.append(messages.text("fw-nft-not-loaded", table=NFT_TABLE))
         if not fileops.same(NFT_FILE, render_nft(r), 0o600):
-            out.append("nftables: {} missing or different".format(NFT_FILE))
+            out.append(messages.text("fw-nft-file", path=NFT_FILE))
     else:
         for rule in iptables_rules(r):
             if _run(["iptables", "-C", "INPUT"] + rule)[0] != 0:
-                out.append("iptables: INPUT " + " ".join(rule))
+                out.append(messages.text("fw-ipt-rule", rule=" ".join(rule)))
     return out
 
 
@@ -218,17 +219,17 @@ def _apply_nft(r):
         state.append("firewall", {"backend": "nftables", "table": NFT_TABLE})
         # one transaction: create (if absent), delete, define -> never a moment without rules
         _must(["nft", "-f", "-"], "table inet {0}\ndelete table inet {0}\n{1}".format(NFT_TABLE, text))
-        changes.append("nftables: table inet {} loaded".format(NFT_TABLE))
+        changes.append(messages.text("fw-nft-loaded", table=NFT_TABLE))
     if not os.path.isdir(os.path.dirname(NFT_FILE)):
         os.makedirs(os.path.dirname(NFT_FILE), 0o755)
     changed, saved = fileops.install(NFT_FILE, text, 0o600)
     if changed:
-        changes.append("nftables: wrote {}{}".format(NFT_FILE, " (backup {})".format(saved) if saved else ""))
+        changes.append("nftables: " + fileops.wrote_line(NFT_FILE, saved))
     include = 'include "{}"'.format(NFT_FILE)
     current = fileops.read_text(NFT_SYSCONFIG)
     if current is not None and include not in current.splitlines():
         changed, saved = fileops.install(NFT_SYSCONFIG, current.rstrip("\n") + "\n" + include + "\n", 0o600)
-        changes.append("nftables: {} now includes {} (backup {})".format(NFT_SYSCONFIG, NFT_FILE, saved))
+        changes.append(messages.text("fw-nft-include", path=NFT_SYSCONFIG, file=NFT_FILE, backup=saved))
     return changes
 
 
@@ -238,9 +239,9 @@ def _apply_iptables(r):
         if _run(["iptables", "-C", "INPUT"] + rule)[0] != 0:
             state.append("firewall", {"backend": "iptables", "rule": rule})
             _must(["iptables", "-I", "INPUT", "1"] + rule)
-            changes.append("iptables: INPUT " + " ".join(rule))
+            changes.append(messages.text("fw-ipt-rule", rule=" ".join(rule)))
     if changes:
-        changes.append("iptables: rules are runtime only; save them with your site's tool (e.g. service iptables save)")
+        changes.append(messages.text("fw-ipt-runtime"))
     return changes
 
 
@@ -258,16 +259,16 @@ def undo(item, running):
         if _run(base + ["--query-{}={}".format(what, value)])[0] != 0:
             return None
         _must(base + ["--remove-{}={}".format(what, value)])
-        return "firewalld {} zone {}: removed {}".format(item["scope"], item["zone"], value)
+        return messages.text("fw-removed", scope=item["scope"], zone=item["zone"], value=value)
     if kind == "nftables":
         if _run(["nft", "list", "table", "inet", item["table"]])[0] != 0:
             return None
         _must(["nft", "delete", "table", "inet", item["table"]])
-        return "nftables: deleted table inet " + item["table"]
+        return messages.text("fw-nft-deleted", table=item["table"])
     if kind == "iptables":
         removed = False
         while _run(["iptables", "-C", "INPUT"] + item["rule"])[0] == 0:
             _must(["iptables", "-D", "INPUT"] + item["rule"])
             removed = True
-        return "iptables: removed INPUT " + " ".join(item["rule"]) if removed else None
+        return messages.text("fw-ipt-removed", rule=" ".join(item["rule"])) if removed else None
     return None

@@ -13,7 +13,7 @@ import tempfile
 
 from onsite.host import addresses
 from onsite.host import vip as host_vip
-from onsite.core import fileops
+from onsite.core import fileops, messages
 from onsite.failover import keepalived
 from onsite.host import services
 from onsite.core.errors import BAD_INPUT, FAILED, OnsiteError
@@ -21,6 +21,7 @@ from onsite.host import tools
 from onsite.host.programs import which
 
 SERVICE = "keepalived"
+FREE = "free"
 
 
 def validate_text(conf_text, script_files):
@@ -53,16 +54,16 @@ def validate_text(conf_text, script_files):
 
 
 def check_vip_free(site, local):
-    """'free', 'held by this node' or 'held by the peer NAME'; OnsiteError when a device that
-    is neither node answers for the VIP."""
+    """FREE, or who holds it already (this node, the peer; a sentence); OnsiteError when a
+    device that is neither node answers for the VIP."""
     vip = site.cluster.vip
     if addresses.holds(vip):
-        return "held by this node"
+        return messages.text("ka-vip-here")
     found = host_vip.view(vip, local.interface, local.peer.address, here=False)
     if found.foreign:
         raise OnsiteError("vip-in-use", {"vip": vip, "macs": ", ".join(found.foreign),
                                          "peer": local.peer.address}, exit_code=BAD_INPUT)
-    return "held by the peer " + local.peer.name if found.peer else "free"
+    return messages.text("ka-vip-peer", name=local.peer.name) if found.peer else FREE
 
 
 def check(site, local, opts=None):
@@ -79,25 +80,26 @@ def apply(site, local, opts=None):
     changes = []
     services.remember(SERVICE)
     if fileops.ensure_dir(keepalived.SCRIPT_DIR, 0o700):
-        changes.append("created " + keepalived.SCRIPT_DIR)
+        changes.append(messages.text("ch-created", path=keepalived.SCRIPT_DIR))
     if fileops.ensure_dir(os.path.join(keepalived.SCRIPT_DIR, keepalived.NOTIFY_HOOK_DIR), 0o700):
-        changes.append("created " + os.path.join(keepalived.SCRIPT_DIR, keepalived.NOTIFY_HOOK_DIR))
+        changes.append(messages.text("ch-created", path=os.path.join(keepalived.SCRIPT_DIR,
+                                                                      keepalived.NOTIFY_HOOK_DIR)))
     conf_text, conf_mode = files.pop("keepalived.conf")
     for name, (text, mode) in files.items():   # scripts before the config that calls them
         path = os.path.join(keepalived.SCRIPT_DIR, name)
         changed, saved = fileops.install(path, text, mode)
         if changed:
-            changes.append("wrote {}{}".format(path, " (backup {})".format(saved) if saved else ""))
+            changes.append(fileops.wrote_line(path, saved))
     conf_changed, saved = fileops.install(keepalived.CONF_PATH, conf_text, conf_mode)
     if conf_changed:
-        changes.append("wrote {}{}".format(keepalived.CONF_PATH, " (backup {})".format(saved) if saved else ""))
+        changes.append(fileops.wrote_line(keepalived.CONF_PATH, saved))
     if not services.is_enabled(SERVICE):
         services.enable(SERVICE)
-        changes.append("enabled the keepalived service")
+        changes.append(messages.text("ka-enabled"))
     if changes and services.is_active(SERVICE):
         services.reload(SERVICE)
-        changes.append("reloaded keepalived")
+        changes.append(messages.text("ka-reloaded"))
     elif not services.is_active(SERVICE):
         services.start(SERVICE)
-        changes.append("started keepalived")
+        changes.append(messages.text("ka-started"))
     return changes

@@ -377,4 +377,18 @@ MESSAGES = {
                           "zh_CN": ("{source} -> {target}: 来自 {source} 的测试行已到达本机 ({when})", "")},
     "vf-peer-canary-bad": {"en": ("{source} -> {target}: no canary row from {source} in the last {fresh} s: {source} has not run verify, or its rows do not arrive", "run verify on {source} now (it writes the row that proves {source} -> {target}); if it passes there, run status here"),
                            "zh_CN": ("{source} -> {target}: 最近 {fresh} 秒内没有来自 {source} 的测试行: {source} 未运行 verify, 或数据未到达", "请立即在 {source} 上运行 verify (它写入证明 {source} -> {target} 的测试行); 若那边通过, 请在本机运行 status")},
+    # --- ops/uninstall.py: change lines
+    "un-ka-stopped": {"en": ("stopped keepalived", ""), "zh_CN": ("已停止 keepalived", "")},
+    "un-ka-disabled": {"en": ("disabled keepalived at boot (it was not enabled before)", ""),
+                       "zh_CN": ("已取消 keepalived 开机启动 (安装前未启用)", "")},
+    "un-ka-restarted": {"en": ("started keepalived again with the restored configuration (it ran before install)", ""),
+                        "zh_CN": ("已用恢复的配置重新启动 keepalived (安装前它在运行)", "")},
+    "un-db-account": {"en": ("dropped the account {account}", ""), "zh_CN": ("已删除账号 {account}", "")},
+    "un-db-channel": {"en": ("replication channel from {peer} stopped and reset", ""),
+                      "zh_CN": ("来自 {peer} 的复制通道已停止并重置", "")},
+    "un-db-restarted": {"en": ("restarted {service} without the replication settings", ""),
+                        "zh_CN": ("已在不带复制设置的情况下重启 {service}", "")},
+    "un-rpm-erased": {"en": ("erased {count} packages: {names}", ""), "zh_CN": ("已卸载 {count} 个软件包: {names}", "")},
+    # --- cli.py
+    "interrupted": {"en": ("interrupted", ""), "zh_CN": ("已中断", "")},
 }

@@ -324,7 +324,7 @@ def check_vip_free(ctx):
         where = keepalived_step.check_vip_free(site, local)
     except OnsiteError as exc:
         return _err("vip-free", exc)
-    if where == "free":
+    if where == keepalived_step.FREE:
         return result("vip-free", PASS, messages.text("pf-vip-free", vip=site.cluster.vip, interface=local.interface))
     return result("vip-free", PASS, messages.text("pf-vip-ours", vip=site.cluster.vip, where=where))
 

@@ -40,10 +40,10 @@ def stop_keepalived(journal, log):
     done = []
     if services.is_active("keepalived"):
         services.stop("keepalived")
-        done.append("stopped keepalived")
+        done.append(messages.text("un-ka-stopped"))
     if not before.get("enabled") and services.is_enabled("keepalived"):
         services.disable("keepalived")
-        done.append("disabled keepalived at boot (it was not enabled before)")
+        done.append(messages.text("un-ka-disabled"))
     return done
 
 
@@ -52,7 +52,7 @@ def restart_previous(journal):
     before = journal.get("before", {}).get("service:keepalived") or {}
     if before.get("active") and not services.is_active("keepalived"):
         services.start("keepalived")
-        return ["started keepalived again with the restored configuration (it ran before install)"]
+        return [messages.text("un-ka-restarted")]
     return []
 
 
@@ -91,7 +91,7 @@ def remove_replication(journal, log):
     for user in (db_render.REPL_USER, db_render.SEED_USER):
         if admin.value(db_render.sql_user_exists(user, peer)) not in (None, "0"):
             stmts.append("DROP USER {}".format(db_render.account(user, peer)))
-            done.append("dropped the account {}@{}".format(user, peer))
+            done.append(messages.text("un-db-account", account="{}@{}".format(user, peer)))
     stmts += db_render.sql_read_only(facts, False)
 
     try:
@@ -106,14 +106,14 @@ def remove_replication(journal, log):
                 db_setup.PHASE_TABLE, db_render.quote(name))])
         except db_client.DbError:
             pass
-    done.insert(0, "replication channel from {} stopped and reset".format(peer))
+    done.insert(0, messages.text("un-db-channel", peer=peer))
     cnf = info.get("cnf")
     if cnf and os.path.exists(cnf):
         os.unlink(cnf)
-        done.append("removed " + cnf)
+        done.append(messages.text("ch-removed", path=cnf))
         services.restart(service)
         db_setup.wait_for_login(admin, 60)
-        done.append("restarted {} without the replication settings".format(service))
+        done.append(messages.text("un-db-restarted", service=service))
     return done
 
 
@@ -153,15 +153,15 @@ def restore_files(journal, log):
         os.chmod(path, mode)
         if "uid" in entry:
             os.chown(path, entry["uid"], entry["gid"])
-        done.append("restored {} from {}".format(path, entry["backup"]))
+        done.append(messages.text("ch-restored", path=path, backup=entry["backup"]))
     for path in created:
         if os.path.lexists(path):
             os.unlink(path)
-            done.append("removed " + path)
+            done.append(messages.text("ch-removed", path=path))
     for path in sorted(journal.get("created_dirs", []), key=len, reverse=True):
         if os.path.isdir(path) and not os.listdir(path):
             os.rmdir(path)
-            done.append("removed directory " + path)
+            done.append(messages.text("ch-removed-dir", path=path))
     for line in done:
         log.write(line)
     return done
@@ -178,7 +178,7 @@ def remove_packages(root, log):
     if code != 0:
         raise OnsiteError("un-rpm-failed", {"log": log.path}, context=rpmdb.explain(output)[:10])
     state.mark("install", "removed", root=root, removed=names, installed=[], added=[])
-    return ["erased {} packages: {}".format(len(names), ", ".join(names))]
+    return [messages.text("un-rpm-erased", count=len(names), names=", ".join(names))]
 
 
 # ------------------------------------------------------------------ the command
