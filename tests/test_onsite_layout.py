@@ -149,3 +149,27 @@ def test_catalog_modules_are_data_only():
         if path.exists():
             tree = ast.parse(path.read_text())
             assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], path
+
+
+def test_one_exit_code_table_for_header_and_onsite():
+    """docs/runfile.md lists every code once with its owner; the header's hb_die codes and the
+    onsite table are exactly the documented ones, and no number belongs to both (130, Ctrl-C,
+    means the same for both)."""
+    import re
+    from onsite.core import errors
+    docs = (STUBS.parent / "docs" / "runfile.md").read_text()
+    rows = re.findall(r"^\| ([0-9, ]+) \| (header|onsite|both) \|", docs, re.M)
+    owner = {}
+    for codes, who in rows:
+        for code in codes.split(","):
+            assert int(code) not in owner, "code %s documented twice" % code
+            owner[int(code)] = who
+    header = {int(c) for c in re.findall(r"hb_die (\d+) ", (STUBS / "header.sh").read_text())}
+    header |= {1, 129, 130, 143}            # bad flag (exit 1) and the signal traps
+    onsite = set(errors.EXIT_CODES)
+    assert header & onsite == {0, 130} or header & onsite == {130}
+    for code in header - {0}:
+        assert owner.get(code) in ("header", "both"), code
+    for code in onsite:
+        assert owner.get(code) in ("onsite", "both"), code
+    assert {c for c, who in owner.items() if who == "onsite"} == onsite - {0, 130}
