@@ -71,12 +71,12 @@ def utf8_stdio():
                                                 line_buffering=True))
 
 
-def write_crash_log(command):
-    """The traceback into /var/log/ha-installer/internal-error.log (or a temp file when that
-    cannot be written); returns the path."""
+def write_crash_log(command, root="/"):
+    """The traceback into <root>/var/log/ha-installer/internal-error.log (or a temp file when
+    that cannot be written); returns the path."""
     text = "{} ha-installer {} (onsite {})\n{}".format(
         time.strftime("%Y-%m-%d %H:%M:%S"), command or "-", __version__, traceback.format_exc())
-    directory = os.path.join("/", LOG_REL)
+    directory = os.path.join(root, LOG_REL)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         path = os.path.join(directory, "internal-error.log")
@@ -117,7 +117,7 @@ def main(argv=None):
         sys.stderr.write(messages.text("interrupted") + "\n")
         return errors.INTERRUPTED
     except Exception as exc:       # a bug: say where the details are, never a traceback
-        log = write_crash_log(args.command)
+        log = write_crash_log(args.command, os.path.abspath(getattr(args, "root", None) or "/"))
         detail = "{}: {}".format(type(exc).__name__, exc)
         sys.stderr.write(OnsiteError("internal-error", {"detail": detail[:200], "log": log,
                                                         "collect": collect_command()},
