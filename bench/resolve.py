@@ -1,14 +1,20 @@
-"""Benchmark: ha-bundle resolve vs dnf repoquery --requires --resolve --recursive (not a test).
+"""Benchmark: `ha-bundle resolve` vs `dnf --assumeno install` into an empty installroot (not a test).
 
-Usage: python3 bench/resolve.py [--packages 10000] [--rounds 3]
-Generates a synthetic rpm-md repo, serves it on 127.0.0.1, then times cold (empty cache) and warm
-(second run) for both tools on the same roots and prints the ratio ours/dnf. Target: <= 0.5x.
+Usage: python3 bench/resolve.py [--sizes 10000,100000] [--rounds 3] [--smoke]
+For each size: generates a synthetic rpm-md repo (bench/synthrepo.py), then times whole
+processes, cold (empty cache) and warm (second run), for both tools on the same roots, checks
+that both choose the same package set, and reports the ratio ours/dnf and each tool's peak RSS.
+Both start from an empty host (ours: an empty `rpm_qa` baseline), as dnf does in an empty
+installroot. Target (issue 11): ratio <= 0.25 cold and warm, peak RSS <= dnf's.
+--smoke: one round on a small repo; the test suite runs it so the benchmark cannot rot.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -19,79 +25,101 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.synthrepo import generate  # noqa: E402
-from builder.plan import resolve_manifest  # noqa: E402
-from tests.fixtures.serve import RepoServer  # noqa: E402
 
-ROOTS = ["pkg09990", "pkg09500", "pkg08000", "pkg05000"]
+# roots at the same relative places of every repo size (names are pkg00000..pkgNNNNN)
+ROOT_FRACTIONS = (0.999, 0.95, 0.8, 0.5)
+_DNF_ROW = re.compile(r"^ (\S+)\s+(x86_64|noarch)\s+(\S+)\s+synth\s")
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed
+def run_measured(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, int, str]:
+    """(seconds, the child's own peak RSS in KiB from os.wait4, stdout) of one whole process."""
+    with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in ok:
+            raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err.read()[-2000:]}")
+        return elapsed, usage.ru_maxrss, out.read()
+
+
+def ours_set(stdout: str) -> list[str]:
+    plan = json.loads(stdout)
+    assert not plan["problems"], plan["problems"]
+    assert plan["closure"]["passed"], plan["closure"]
+    return sorted(f"{p['name']}-{p['version']}-{p['release']}.{p['arch']}" for p in plan["packages"])
+
+
+def dnf_set(stdout: str) -> list[str]:
+    return sorted(f"{m.group(1)}-{m.group(3)}.{m.group(2)}" for m in map(_DNF_ROW.match, stdout.splitlines()) if m)
+
+
+def bench_size(tmp: Path, count: int, rounds: int) -> dict[str, float]:
+    repo = generate(tmp / f"srv-{count}" / "synth", count)
+    roots = [f"pkg{int(count * f):05d}" for f in ROOT_FRACTIONS]
+    empty = tmp / "empty-rpm-qa.txt"
+    empty.write_text("")
+    manifest = tmp / f"synth-{count}.toml"
+    manifest.write_text(
+        '[target]\nname = "synth"\nreleasever = "9"\nbasearch = "x86_64"\nos_ids = ["rocky"]\nos_major = "9"\n\n'
+        f'[[repo]]\nid = "synth"\nbaseurl = "file://{repo}"\n\n[baseline]\nrpm_qa = "{empty}"\n\n'
+        f'[install]\npackages = {json.dumps(roots)}\n')
+    ours = [sys.executable, "-m", "builder", "resolve", str(manifest), "--json"]
+    dnf = ["dnf", "--noplugins", "--nogpgcheck", "--releasever", "9", "--forcearch", "x86_64",
+           "--repofrompath", f"synth,file://{repo}", "--repo", "synth", "--setopt", "reposdir=/dev/null"]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    times: dict[str, list[float]] = {k: [] for k in ("ours_cold", "ours_warm", "dnf_cold", "dnf_warm")}
+    rss: dict[str, int] = {"ours": 0, "dnf": 0}
+    for _ in range(rounds):
+        cache = tmp / "cache-ours"
+        shutil.rmtree(cache, ignore_errors=True)
+        env["HA_BUNDLE_CACHE"] = str(cache)
+        for key in ("ours_cold", "ours_warm"):
+            elapsed, peak, out = run_measured(ours, env)
+            times[key].append(elapsed)
+            rss["ours"] = max(rss["ours"], peak)
+            ours_packages = ours_set(out)
+        dcache, root = tmp / "cache-dnf", tmp / "root-dnf"
+        shutil.rmtree(dcache, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir()
+        base = dnf[:1] + ["--installroot", str(root), "--setopt", f"cachedir={dcache}"] + dnf[1:]
+        for key, extra in (("dnf_cold", []), ("dnf_warm", ["-C"])):
+            # --assumeno: resolve and print the transaction, then exit 1 ("Operation aborted")
+            elapsed, peak, out = run_measured(base + extra + ["--assumeno", "install", *roots], ok=(0, 1))
+            times[key].append(elapsed)
+            rss["dnf"] = max(rss["dnf"], peak)
+            dnf_packages = dnf_set(out)
+        if ours_packages != dnf_packages:
+            only_ours = sorted(set(ours_packages) - set(dnf_packages))[:5]
+            only_dnf = sorted(set(dnf_packages) - set(ours_packages))[:5]
+            raise SystemExit(f"package sets differ at {count}: ours-only {only_ours}, dnf-only {only_dnf}")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    med.update(packages=len(ours_packages), rss_ours=rss["ours"], rss_dnf=rss["dnf"])
+    return med
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--packages", type=int, default=10_000)
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated package counts")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="one round, 2,000 packages (for the test suite)")
     args = ap.parse_args()
-    roots = [r for r in ROOTS if int(r[3:]) < args.packages] or ["pkg00001"]
+    sizes = [2000] if args.smoke else [int(s) for s in args.sizes.split(",")]
+    rounds = 1 if args.smoke else args.rounds
+    print(f"{'size':>8} {'pkgs':>6} {'ours cold':>10} {'dnf cold':>9} {'ratio':>6} {'ours warm':>10} "
+          f"{'dnf warm':>9} {'ratio':>6} {'RSS ours MiB':>13} {'RSS dnf MiB':>12}")
     with tempfile.TemporaryDirectory(prefix="hb-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        t0 = time.perf_counter()
-        generate(tmp / "srv" / "synth", args.packages)
-        print(f"generated {args.packages} packages in {time.perf_counter() - t0:.1f}s")
-        with RepoServer(tmp / "srv") as server:
-            url = f"{server.url}/synth"
-            manifest = tmp / "synth.toml"
-            manifest.write_text(
-                '[target]\nname = "synth"\nreleasever = "9"\nbasearch = "x86_64"\nos_ids = ["rocky"]\n'
-                f'os_major = "9"\n\n[[repo]]\nid = "synth"\nbaseurl = "{url}"\n\n'
-                '[baseline]\npackages = ["pkg00299", "pkg00298", "pkg00297", "pkg00250"]\n\n'
-                f'[install]\npackages = {roots!r}\n'.replace("'", '"'))
-            ours = [str(Path(sys.executable).with_name("ha-bundle")), "resolve", str(manifest), "--json"]
-            dnf = ["dnf", "-q", "--noplugins", "--nogpgcheck", "--releasever", "9", "--forcearch", "x86_64",
-                   "--repofrompath", f"synth,{url}", "--repo", "synth", "--setopt", "reposdir=/dev/null",
-                   "repoquery", "--requires", "--resolve", "--recursive", *roots]
-            rows = []
-            lib_cold, lib_warm = [], []
-            for _ in range(args.rounds):  # the library call alone: no CLI start-up, no output
-                cache = tmp / "cache-lib"
-                shutil.rmtree(cache, ignore_errors=True)
-                for bucket in (lib_cold, lib_warm):
-                    start = time.perf_counter()
-                    result = resolve_manifest(manifest, cache_dir=cache, quiet=True)
-                    bucket.append(time.perf_counter() - start)
-                    assert not result.problems, result.problems
-            for label in ("ours", "dnf"):
-                cold, warm = [], []
-                for _ in range(args.rounds):
-                    cache = tmp / f"cache-{label}"
-                    shutil.rmtree(cache, ignore_errors=True)
-                    root = tmp / f"root-{label}"
-                    shutil.rmtree(root, ignore_errors=True)
-                    root.mkdir()
-                    if label == "ours":
-                        env = dict(os.environ, HA_BUNDLE_CACHE=str(cache))
-                        cold.append(timed(ours, env))
-                        warm.append(timed(ours, env))
-                    else:
-                        cmd = dnf[:1] + ["--installroot", str(root), "--setopt", f"cachedir={cache}"] + dnf[1:]
-                        cold.append(timed(cmd))
-                        warm.append(timed(cmd + ["-C"]))
-                rows.append((label, statistics.median(cold), statistics.median(warm)))
-    (_, oc, ow), (_, dc, dw) = rows
-    lc, lw = statistics.median(lib_cold), statistics.median(lib_warm)
-    print(f"{'':22} {'cold s':>8} {'warm s':>8}")
-    print(f"{'ha-bundle resolve (CLI)':22} {oc:8.2f} {ow:8.2f}")
-    print(f"{'resolve_manifest() only':22} {lc:8.2f} {lw:8.2f}")
-    print(f"{'dnf repoquery':22} {dc:8.2f} {dw:8.2f}")
-    print(f"{'ratio CLI/dnf':22} {oc / dc:8.2f} {ow / dw:8.2f}   (target <= 0.5)")
-    print(f"{'ratio library/dnf':22} {lc / dc:8.2f} {lw / dw:8.2f}")
+        for count in sizes:
+            m = bench_size(Path(tmp_name), count, rounds)
+            print(f"{count:>8} {m['packages']:>6} {m['ours_cold']:>10.2f} {m['dnf_cold']:>9.2f} "
+                  f"{m['ours_cold'] / m['dnf_cold']:>6.2f} {m['ours_warm']:>10.2f} {m['dnf_warm']:>9.2f} "
+                  f"{m['ours_warm'] / m['dnf_warm']:>6.2f} {m['rss_ours'] / 1024:>13.0f} {m['rss_dnf'] / 1024:>12.0f}",
+                  flush=True)
+    print("target: ratio <= 0.25 cold and warm; peak RSS ours <= dnf")
     return 0
 
 

@@ -16,6 +16,7 @@ import rpmfile
 from rich.console import Console
 from rich.table import Table
 
+from builder.closure import Proof
 from builder.manifest import Manifest
 from builder.resolve import Resolution
 
@@ -77,8 +78,10 @@ class Report:
         return [{"check": c, "subject": s, "status": st, "detail": d} for c, s, st, d in self.rows]
 
 
-def check(manifest: Manifest, res: Resolution) -> Report:
+def check(manifest: Manifest, res: Resolution, proof: Proof | None = None) -> Report:
     report = Report()
+    if proof is not None:
+        report.add("closure", "baseline + bundle", "PASS" if proof.passed else "FAIL", proof.summary())
     arch = manifest.target.basearch
     bad_arch = [p.nevra for p in res.packages if p.arch not in (arch, "noarch")]
     report.add("arch", arch, "FAIL" if bad_arch else "PASS",

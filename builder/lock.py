@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from builder import __version__
+from builder.closure import Proof
 from builder.manifest import Manifest
 from builder.repos import RepoMetadata
 from builder.resolve import LOCAL_REPO_ID, ResolvedPackage, Resolution
@@ -40,10 +41,11 @@ def _entry(pkg: ResolvedPackage) -> dict[str, Any]:
     return data
 
 
-def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], metas: list[RepoMetadata]) -> dict[str, Any]:
+def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], metas: list[RepoMetadata],
+              proof: Proof | None = None) -> dict[str, Any]:
     by_name = {p.nevra: p for p in packages}
     upgrades = [by_name.get(p.nevra, p) for p in res.baseline_upgrades]
-    return {
+    data = {
         "lock_version": LOCK_VERSION,
         "tool": f"ha-bundle {__version__}",
         "created": created_epoch(metas),
@@ -53,12 +55,19 @@ def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], met
         "repos": [{"id": meta.repo.id, "baseurl": meta.baseurl, "repomd_sha256": meta.repomd_sha256}
                   for meta in metas],
         "modules": {"enable": [f"{n}:{s}" for n, s in m.modules.enable], "disable": list(m.modules.disable)},
+        # what onsite install writes to /etc/dnf/modules.d (journalled, undone by uninstall)
+        "host_modules": res.host_modules,
         "packages": [_entry(p) for p in packages],
         "baseline": res.baseline,
         "baseline_upgrades": [_entry(p) for p in upgrades],
         "baseline_removals": res.baseline_removals,
         "bootstrap": [f"rpms/{p.filename}" for p in res.bootstrap],
     }
+    if proof is not None:  # the closure proof passed on these very files (builder/closure.py)
+        data["closure_proof"] = {"passed": proof.passed, "source": proof.source,
+                                 "checked_packages": proof.checked_packages,
+                                 "checked_requires": proof.checked_requires}
+    return data
 
 
 def lock_digest(lock: dict[str, Any]) -> str:

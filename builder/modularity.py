@@ -80,3 +80,23 @@ def visibility(index: ModuleIndex, choice: Modules) -> Visibility:
     active = set().union(*(index.streams[k] for k in active_streams)) if active_streams else set()
     names = {nevra.rsplit("-", 2)[0] for nevra in active}
     return Visibility(frozenset(modular), frozenset(active), frozenset(names))
+
+
+def host_module_changes(index: ModuleIndex, choice: Modules, carried: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """What the target's own dnf must be told so it does not fight the installed packages.
+
+    carried: (name, normalised NEVRA) of every package the bundle carries. A module whose
+    default stream ships a package name the bundle carries from outside any module (MySQL
+    community's packages vs el8's ``mysql`` module) would make the host's dnf hide or replace
+    them: disable it, as `dnf module disable` does. Streams the manifest enables are enabled.
+    """
+    modular = set().union(*index.streams.values()) if index.streams else set()
+    plain_names = {name for name, nevra in carried if nevra not in modular}
+    enabled = dict(choice.enable)
+    disable = set(choice.disable)
+    for module, stream in index.defaults.items():
+        if module in enabled or (module, stream) not in index.streams:
+            continue
+        if {nevra.rsplit("-", 2)[0] for nevra in index.streams[(module, stream)]} & plain_names:
+            disable.add(module)
+    return {"enable": [f"{m}:{s}" for m, s in sorted(enabled.items())], "disable": sorted(disable)}

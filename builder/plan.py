@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from builder import compat, manifest as manifest_mod
+from builder import closure, compat, manifest as manifest_mod
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
 from builder.repos import RepoClient, RepoMetadata, default_cache_dir
@@ -30,6 +30,7 @@ class PlanResult:
     metas: list[RepoMetadata]
     resolution: Resolution
     report: compat.Report
+    proof: closure.Proof | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -38,6 +39,8 @@ class PlanResult:
     def to_json(self) -> dict[str, Any]:
         data = self.resolution.to_json()
         data["compat"] = self.report.to_json()
+        if self.proof is not None:
+            data["closure"] = self.proof.to_json()
         return data
 
 
@@ -72,8 +75,10 @@ def resolve_manifest(path: Path, mirrors: dict[str, str] | None = None, cache_di
     client = RepoClient(cache_dir)
     metas = load_metadata(m, client, mirrors or {}, quiet)
     resolution = resolve(m, metas, testcase_dir=client.cache_dir / "testcases", solv_cache=client.cache_dir / "solv")
-    report = compat.check(m, resolution) if not resolution.problems else compat.Report()
-    return PlanResult(m, metas, resolution, report)
+    if resolution.problems:
+        return PlanResult(m, metas, resolution, compat.Report())
+    proof = closure.prove_plan(m, resolution)
+    return PlanResult(m, metas, resolution, compat.check(m, resolution, proof), proof)
 
 
 def _check_local_rpms(m: Manifest) -> None:
@@ -127,6 +132,11 @@ def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
         raise ResolveError("unsatisfiable", f"target {result.manifest.target.name} cannot be resolved",
                            result.problems, hint="see the problems above; `ha-bundle resolve` shows the plan",
                            exit_code=2)
+    if result.proof is not None and not result.proof.passed:
+        raise ResolveError("closure-unproven", f"target {result.manifest.target.name}: baseline + bundle is not "
+                           "a closed set; this bundle would fail onsite", result.proof.failures,
+                           hint="add the missing packages to [install] packages, or fix [baseline] "
+                                "(docs/manifest.md: baseline)", exit_code=2)
     if result.report.failures:
         raise HaBundleError("compat-failed", f"target {result.manifest.target.name}: compatibility checks failed",
                             result.report.failures, hint="fix the manifest or repos; `ha-bundle resolve` shows the report")
@@ -143,11 +153,19 @@ def fetch_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
         packages = fetch.download_all(result.resolution.packages, urls, cache / "rpms", staging / "rpms", jobs=jobs)
         signatures.verify(packages, staging / "rpms", {r.id: m.substitute(r.gpgkey) for r in m.repos if r.gpgkey},
                           RepoClient(cache_dir))
-        files_report = compat.check_rpm_files(m, sorted((staging / "rpms").glob("*.rpm")))
+        rpm_files = sorted((staging / "rpms").glob("*.rpm"))
+        files_report = compat.check_rpm_files(m, rpm_files)
         if files_report.failures:
             raise HaBundleError("compat-failed", f"target {m.target.name}: RPMs the target's rpm cannot install",
                                 files_report.failures, hint="rebuild those RPMs for the target, or pick other versions")
-        data = lock.make_lock(m, result.resolution, packages, result.metas)
+        # again, from what was downloaded: the RPM headers are what rpm will check onsite
+        proof = closure.prove_plan(m, result.resolution, rpm_files)
+        if not proof.passed:
+            raise ResolveError("closure-unproven", f"target {m.target.name}: the downloaded RPMs plus the baseline "
+                               "are not a closed set; this bundle would fail onsite", proof.failures,
+                               hint="the repo metadata and the RPM headers disagree, or a package is missing; "
+                                    "check the mirror", exit_code=2)
+        data = lock.make_lock(m, result.resolution, packages, result.metas, proof)
         (staging / lock.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         (staging / lock.SBOM_NAME).write_text(json.dumps(lock.make_sbom(data), indent=2, sort_keys=True) + "\n")
         if final.exists():

@@ -12,18 +12,20 @@ baseline upgrades and baseline removals.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import rpmfile
 import solv
 
+from builder import rpmheader
+from builder.closure import PackageFacts
 from builder.errors import ResolveError
 from builder.manifest import Baseline, Install, Manifest, PackageSpec
-from builder.modularity import ModuleIndex, Visibility, normalise_nevra, visibility
+from builder.modularity import ModuleIndex, Visibility, host_module_changes, normalise_nevra, visibility
 from builder.repos import RepoMetadata, file_digest
 
 LOCAL_REPO_ID = "@local"
@@ -33,8 +35,6 @@ _REL = {"=": solv.REL_EQ, "<": solv.REL_LT, ">": solv.REL_GT,
 # what an installed package contributes to a solve (its weak deps only matter when installing it)
 _DEP_KEYS = (solv.SOLVABLE_PROVIDES, solv.SOLVABLE_REQUIRES, solv.SOLVABLE_CONFLICTS,
              solv.SOLVABLE_OBSOLETES)
-# RPMSENSE_* flag bits as stored in rpm headers
-_SENSE_LESS, _SENSE_GREATER, _SENSE_EQUAL = 0x02, 0x04, 0x08
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ class Resolution:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     testcase: str = ""
+    # el8+: module states the host's dnf must get (modularity.host_module_changes)
+    host_modules: dict[str, list[str]] = field(default_factory=lambda: {"enable": [], "disable": []})
+    # facts for the closure proof, read from the loaded metadata (not part of the JSON plan)
+    world: "WorldSource | None" = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,29 +88,12 @@ class Resolution:
             "packages": [p.to_json() for p in self.packages],
             "baseline_upgrades": [p.to_json() for p in self.baseline_upgrades],
             "baseline_removals": self.baseline_removals,
+            "baseline": self.baseline,
             "bootstrap": [p.to_json() for p in self.bootstrap],
+            "host_modules": self.host_modules,
             "problems": self.problems,
             "warnings": self.warnings,
         }
-
-
-def _evr(epoch: str, version: str, release: str) -> str:
-    evr = f"{version}-{release}" if release else version
-    return f"{epoch}:{evr}" if epoch and epoch not in ("0", "") else evr
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return "" if value is None else str(value)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
 
 
 class TargetPool:
@@ -122,6 +109,7 @@ class TargetPool:
         self.local_files: dict[int, Path] = {}
         self.modules = ModuleIndex()
         self.file_deps: list[int] = []
+        self.visible: list[int] | None = None  # modularity: ids not hidden (None: all)
 
     # -- loading ---------------------------------------------------------------------------
     def add_rpmmd(self, meta: RepoMetadata, priority: int = 99) -> None:
@@ -197,45 +185,31 @@ class TargetPool:
         repo = self.pool.add_repo(LOCAL_REPO_ID)
         for path in paths:
             try:
-                with rpmfile.open(str(path)) as rpm:
-                    h = rpm.headers
-            except Exception as exc:  # rpmfile raises assorted errors on damaged files
+                h = rpmheader.read(path)
+            except ValueError as exc:
                 raise ResolveError("local-rpm-unreadable", f"cannot read local RPM {path}", [str(exc)],
                                    hint="remove or replace the damaged file") from None
             s = repo.add_solvable()
-            s.name = _text(h.get("name"))
-            epoch = _text(h.get("epoch"))
-            s.evr = _evr(epoch, _text(h.get("version")), _text(h.get("release")))
-            s.arch = "noarch" if h.get("sourcepackage") else _text(h.get("arch"))
+            s.name, s.evr, s.arch = rpmheader.identity(h)
             if h.get("vendor"):
-                s.vendor = _text(h.get("vendor"))
-            for key, prefix in ((solv.SOLVABLE_PROVIDES, "provide"), (solv.SOLVABLE_REQUIRES, "require"),
-                                (solv.SOLVABLE_CONFLICTS, "conflict"), (solv.SOLVABLE_OBSOLETES, "obsolete")):
-                names = _as_list(h.get(prefix + "name") if prefix != "provide" else h.get("provides"))
-                flags = _as_list(h.get(prefix + "flags"))
-                versions = _as_list(h.get(prefix + "version"))
-                for i, dep_name in enumerate(names):
-                    dep = self._dep(_text(dep_name), flags[i] if i < len(flags) else 0,
-                                    _text(versions[i]) if i < len(versions) else "")
-                    s.add_deparray(key, dep)
+                s.vendor = rpmheader.text(h.get("vendor"))
+            for key, kind in ((solv.SOLVABLE_PROVIDES, "provides"), (solv.SOLVABLE_REQUIRES, "requires"),
+                              (solv.SOLVABLE_CONFLICTS, "conflicts"), (solv.SOLVABLE_OBSOLETES, "obsoletes")):
+                for name, op, version in rpmheader.dependencies(h, kind):
+                    s.add_deparray(key, self._dep(name, op, version))
             s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(s.name).Rel(solv.REL_EQ, self.pool.Dep(s.evr)))
-            for file_name in self._file_names(h):
+            for file_name in rpmheader.file_names(h):
                 s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(file_name))
             self.local_files[s.id] = Path(path).resolve()
         repo.internalize()
 
-    @staticmethod
-    def _file_names(h: dict[str, Any]) -> list[str]:
-        bases, dirs, idx = _as_list(h.get("basenames")), _as_list(h.get("dirnames")), _as_list(h.get("dirindexes"))
-        return [_text(dirs[i]) + _text(b) for b, i in zip(bases, idx)]
-
-    def _dep(self, name: str, flags: int, version: str) -> Any:
+    def _dep(self, name: str, op: str, version: str) -> Any:
+        if name.startswith("("):  # rich dependency: the whole expression is the name
+            rich = self.pool.parserpmrichdep(name)
+            if rich is not None:
+                return rich
         dep = self.pool.Dep(name)
-        rel = (_SENSE_LESS & flags and solv.REL_LT) | (_SENSE_GREATER & flags and solv.REL_GT) | \
-              (_SENSE_EQUAL & flags and solv.REL_EQ)
-        if version and rel:
-            dep = dep.Rel(rel, self.pool.Dep(version))
-        return dep
+        return dep.Rel(_REL[op], self.pool.Dep(version)) if op and version else dep
 
     def finish_loading(self, module_choice: Any) -> Visibility:
         """addfileprovides before createwhatprovides, else file requires silently fail.
@@ -248,10 +222,19 @@ class TargetPool:
         self.pool.createwhatprovides()
         vis = visibility(self.modules, module_choice)
         if vis.modular:
-            considered = [s.id for s in self.pool.solvables_iter()
-                          if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos)]
-            self.pool.set_considered_list(considered)
+            # applied as libsolv's considered map only once @System exists (install_system):
+            # the binding sizes that map once, so solvables added later would be written past it
+            self.visible = [s.id for s in self.pool.solvables_iter()
+                            if not vis.hidden(self._nevra(s), s.name, s.repo.name in self.hotfix_repos)]
         return vis
+
+    def allowed_ids(self, repos: tuple[str, ...]) -> set[int] | None:
+        """Solvables a solve before install_system may use: visible, and in ``repos`` if given."""
+        if not repos and self.visible is None:
+            return None
+        visible = set(self.visible) if self.visible is not None else None
+        return {s.id for s in self.pool.solvables_iter()
+                if (not repos or s.repo.name in repos) and (visible is None or s.id in visible)}
 
     @staticmethod
     def _nevra(s: Any) -> str:
@@ -286,36 +269,45 @@ class TargetPool:
                 s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(path))
         system.internalize()
         self.pool.installed = system
-        considered = self.pool.get_considered_list()
-        self.pool.createwhatprovides()
-        if considered:
-            self.pool.set_considered_list(list(considered) + [s.id for s in system.solvables_iter()])
+        if self.visible is not None:  # the first and only set_considered_list: sized for every solvable
+            self.pool.set_considered_list(self.visible + [s.id for s in system.solvables_iter()])
+        self.pool.createwhatprovides()  # after the considered map: whatprovides leaves hidden ones out
 
     # -- solving ----------------------------------------------------------------------------
-    def select(self, spec: PackageSpec) -> Any:
+    def select(self, spec: PackageSpec, names_only: bool = False) -> Any:
+        """Packages named by spec; unless names_only, packages providing it when none is named."""
         flags = solv.Selection.SELECTION_NAME | solv.Selection.SELECTION_DOTARCH
         text = str(spec)
         if spec.op:
             flags |= solv.Selection.SELECTION_REL
         sel = self.pool.select(text, flags)
-        if sel.isempty():
+        if sel.isempty() and not names_only:
             sel = self.pool.select(text, solv.Selection.SELECTION_PROVIDES | solv.Selection.SELECTION_REL)
         return sel
 
-    def solve(self, specs: list[PackageSpec], only_repos: tuple[str, ...] = ()) -> tuple[Any, Any, list[Any], list[str]]:
-        """Solve all roots in one run; returns (solver, transaction, problems, unmatched).
+    def solve_baseline(self, specs: list[PackageSpec], repos: tuple[str, ...]) -> tuple[Any, Any, list[Any], list[str]]:
+        """The host as the manifest names it: each name is that very package (never a provider or
+        an obsoleter), everything from ``repos`` (and visible) only, kept there by lock jobs."""
+        allowed = self.allowed_ids(repos)
+        jobs: list[Any] = []
+        unmatched: list[str] = []
+        for spec in specs:
+            ids = [s.id for s in self.select(spec, names_only=True).solvables() if allowed is None or s.id in allowed]
+            if not ids:
+                where = f" in repos {', '.join(repos)}" if repos else ""
+                unmatched.append(f"no package named {spec.name}{where}; check the name or [baseline] repos")
+                continue
+            jobs.append(self.pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE_ONE_OF,
+                                      self.pool.towhatprovides(ids)))
+        if allowed is not None:
+            locked = [s.id for s in self.pool.solvables_iter() if s.id not in allowed]
+            if locked:
+                jobs.append(self.pool.Job(solv.Job.SOLVER_LOCK | solv.Job.SOLVER_SOLVABLE_ONE_OF,
+                                          self.pool.towhatprovides(locked)))
+        return self._run(jobs, unmatched)
 
-        only_repos limits what the solver sees (the baseline comes from the OS's own repos only).
-        """
-        if only_repos:
-            saved = list(self.pool.get_considered_list())
-            allowed = set(saved)
-            self.pool.set_considered_list([s.id for s in self.pool.solvables_iter()
-                                           if s.repo.name in only_repos and s.id in allowed])
-            try:
-                return self.solve(specs)
-            finally:
-                self.pool.set_considered_list(saved)
+    def solve(self, specs: list[PackageSpec]) -> tuple[Any, Any, list[Any], list[str]]:
+        """Solve all roots in one run; returns (solver, transaction, problems, unmatched)."""
         jobs: list[Any] = []
         unmatched: list[str] = []
         for spec in specs:
@@ -332,6 +324,9 @@ class TargetPool:
                                           self.pool.towhatprovides(ids)))
             else:
                 jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
+        return self._run(jobs, unmatched)
+
+    def _run(self, jobs: list[Any], unmatched: list[str]) -> tuple[Any, Any, list[Any], list[str]]:
         solver = self.pool.Solver()
         # like dnf: no vendor change, best candidates obey policy, yum-style obsoletes
         solver.set_flag(solv.Solver.SOLVER_FLAG_ALLOW_VENDORCHANGE, 0)
@@ -401,6 +396,58 @@ class TargetPool:
         return info.problemstr()
 
 
+class WorldSource:
+    """What the closure proof needs from the loaded metadata: facts of packages, no solving."""
+
+    def __init__(self, tp: TargetPool, baseline: list[Any], carried: list[Any]) -> None:
+        self._tp = tp
+        self._baseline = baseline
+        self._carried = carried
+        self._dep_text: dict[int, str] = {}
+        self._files: dict[int, list[str]] | None = None
+
+    def _texts(self, s: Any, key: int) -> tuple[str, ...]:
+        out = []
+        for dep in s.lookup_deparray(key):
+            text = self._dep_text.get(dep.id)
+            if text is None:
+                text = self._dep_text[dep.id] = str(dep)
+            out.append(text)
+        return tuple(out)
+
+    def _file_map(self) -> dict[int, list[str]]:
+        if self._files is None:
+            self._files = {}
+            for dep_id in self._tp.file_deps:
+                path = self._tp.pool.id2str(dep_id)
+                for provider in self._tp.pool.whatprovides(dep_id):
+                    self._files.setdefault(provider.id, []).append(path)
+        return self._files
+
+    def _facts(self, s: Any, extra_files: dict[int, list[str]]) -> PackageFacts:
+        files = tuple(self._file_map().get(s.id, ())) + tuple(extra_files.get(s.id, ()))
+        provides = tuple(t for t in self._texts(s, solv.SOLVABLE_PROVIDES) if not t.startswith("/"))
+        return PackageFacts(s.name, s.evr, s.arch, s.repo.name, provides,
+                            self._texts(s, solv.SOLVABLE_REQUIRES), self._texts(s, solv.SOLVABLE_CONFLICTS),
+                            self._texts(s, solv.SOLVABLE_OBSOLETES), files)
+
+    def baseline(self, more_files: Iterable[str] = ()) -> list[PackageFacts]:
+        """The baseline packages; more_files: paths others require that metadata never named."""
+        extra: dict[int, list[str]] = {}
+        known = {self._tp.pool.id2str(i) for i in self._tp.file_deps}
+        ids = {s.id for s in self._baseline}
+        for path in sorted(set(more_files) - known):
+            di = self._tp.pool.Dataiterator(solv.SOLVABLE_FILELIST, path,
+                                            solv.Dataiterator.SEARCH_STRING | solv.Dataiterator.SEARCH_FILES)
+            for d in di:
+                if d.solvid in ids:
+                    extra.setdefault(d.solvid, []).append(path)
+        return [self._facts(s, extra) for s in self._baseline]
+
+    def carried(self) -> list[PackageFacts]:
+        return [self._facts(s, {}) for s in self._carried]
+
+
 def split_evr(evr: str) -> tuple[str, str, str]:
     """'1:1.0.2k-19.el7' -> ('1', '1.0.2k', '19.el7'); no epoch -> '0'."""
     epoch, _, rest = evr.partition(":") if ":" in evr else ("0", "", evr)
@@ -459,6 +506,17 @@ def _baseline_from_rpm_qa(tp: TargetPool, entries: list[str], result: Resolution
     return chosen
 
 
+def infer_baseline_repos(tp: TargetPool, names: Iterable[str]) -> tuple[str, ...]:
+    """The OS's own repos, when the manifest does not name them: those shipping a baseline name.
+
+    A minimal install comes from the install media; third-party repos (MySQL community, EPEL)
+    do not ship bash, glibc or postfix, so they never decide what the host already has.
+    """
+    wanted = set(names)
+    holding = {s.repo.name for s in tp.pool.solvables_iter() if s.name in wanted}
+    return tuple(repo_id for repo_id in tp.repo_meta if repo_id in holding)
+
+
 def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], directory: Path) -> dict[str, Path]:
     """One .solv per repo, keyed by every input that decides which file provides it holds."""
     digest = hashlib.sha256(f"{solv.__name__}:{getattr(solv, 'VERSION', '')}:v1".encode())
@@ -490,7 +548,11 @@ def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | 
     tp.finish_loading(manifest.modules)
     if cache_paths and not use_cache:
         tp.write_cache(cache_paths)
-    return solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
+    result = solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
+    if tp.modules.streams and not result.problems:
+        carried = [(p.name, normalise_nevra(p.name, p.epoch, p.version, p.release, p.arch)) for p in result.packages]
+        result.host_modules = host_module_changes(tp.modules, manifest.modules, carried)
+    return result
 
 
 def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Install,
@@ -502,7 +564,14 @@ def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Insta
         base_solvables = _baseline_from_rpm_qa(tp, _read_rpm_qa(baseline.rpm_qa), result)
     else:
         specs = [PackageSpec(n) for n in baseline.packages]
-        _, trans, problems, unmatched = tp.solve(specs, baseline.repos)
+        base_repos = baseline.repos or infer_baseline_repos(tp, baseline.packages)
+        if not baseline.repos and len(tp.repo_meta) > 1:
+            result.warnings.append(
+                f"[baseline] repos is not set: the baseline was solved in {', '.join(base_repos) or 'no repo'} "
+                f"(the repos that ship a package named in [baseline] packages); write "
+                f"repos = {json.dumps(list(base_repos))} in [baseline] to make this explicit")
+        # a baseline name is that very package, never a provider or an obsoleter of it
+        _, trans, problems, unmatched = tp.solve_baseline(specs, base_repos)
         if problems or unmatched:
             result.problems += [f"baseline: {m}" for m in unmatched]
             result.problems += [f"baseline: {tp.describe_problem(p)}" for p in problems]
@@ -536,7 +605,9 @@ def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Insta
             result.testcase = str(where)
     if result.problems:
         return result
-    new = sorted((_package_from(tp, s) for s in trans.newsolvables()), key=lambda p: p.nevra)
+    new_solvables = list(trans.newsolvables())
+    new = sorted((_package_from(tp, s) for s in new_solvables), key=lambda p: p.nevra)
+    result.world = WorldSource(tp, base_solvables, new_solvables)
     result.packages = new
     result.baseline_upgrades = [p for p in new if p.name in installed_names]
     kept = {s.id for s in trans.keptsolvables()}

@@ -22,15 +22,23 @@ def q(values: list[str]) -> str:
 def write_manifest(directory: Path, os_name: str, repos: dict[str, str], install: list[str], *,
                    name: str = "", local: str = "", enable: tuple[str, ...] = (),
                    disable: tuple[str, ...] = (), bootstrap: bool = False,
-                   baseline: list[str] | None = None) -> Path:
+                   baseline: list[str] | None = None, baseline_repos: list[str] | None = None,
+                   rpm_qa: Path | None = None) -> Path:
+    """baseline_repos: None = the OS's own repos, [] = leave the key out; rpm_qa replaces packages."""
     facts = OS_FACTS[os_name]
     lines = ["[target]", f'name = "{name or os_name}"', f'releasever = "{facts["releasever"]}"',
              'basearch = "x86_64"', 'os_ids = ["centos", "rhel", "rocky"]', f'os_major = "{facts["os_major"]}"', ""]
     for repo_id, url in repos.items():
         lines += ["[[repo]]", f'id = "{repo_id}"', f'baseurl = "{url}"', ""]
-    base_repos = [r for r in facts["baseline_repos"] if r in repos]
-    lines += ["[baseline]", f"packages = {q(baseline if baseline is not None else facts['baseline'])}",
-              f"repos = {q(base_repos)}", ""]
+    base_repos = [r for r in facts["baseline_repos"] if r in repos] if baseline_repos is None else baseline_repos
+    lines += ["[baseline]"]
+    if rpm_qa is not None:
+        lines.append(f"rpm_qa = {q(str(rpm_qa))}")
+    else:
+        lines.append(f"packages = {q(baseline if baseline is not None else facts['baseline'])}")
+    if base_repos:
+        lines.append(f"repos = {q(base_repos)}")
+    lines.append("")
     lines += ["[install]", f"packages = {q(install)}"]
     if local:
         lines.append(f"local_rpms = {q([local])}")

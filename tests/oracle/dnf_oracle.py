@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 import dnf
+import hawkey
 import dnf.exceptions
 import dnf.module.module_base
 
@@ -40,6 +41,24 @@ def make_base(root, cachedir, releasever, arch, repos, platform):
     return base
 
 
+def install_exact(base, names=(), nevras=(), arch="x86_64"):
+    """Baseline names are those very packages (never an obsoleter): the host has what it names."""
+    for name in names:
+        # the best package of that name for the machine's arch (never the i686 multilib copy)
+        pkgs = base.sack.query().available().filter(name=name, arch=[arch, "noarch"]).latest()
+        if not pkgs:
+            raise dnf.exceptions.PackageNotFoundError("no package named " + name)
+        base.package_install(pkgs[0], strict=True)
+    picked = []
+    for nevra in nevras:
+        n = hawkey.split_nevra(nevra)  # rpm -qa leaves the epoch out
+        pkgs = base.sack.query().available().filter(name=n.name, version=n.version, release=n.release,
+                                                    arch=n.arch)
+        if pkgs:
+            picked.append(pkgs[0])
+    return picked
+
+
 def solve(base, specs, enable=(), disable=()):
     if enable or disable:
         mb = dnf.module.module_base.ModuleBase(base)
@@ -58,6 +77,7 @@ def main():
     ap.add_argument("--repo", action="append", default=[], help="ID=URL")
     ap.add_argument("--baseline-repo", action="append", default=[])
     ap.add_argument("--baseline", action="append", default=[])
+    ap.add_argument("--baseline-nevra", action="append", default=[], help="rpm -qa style, installed as is")
     ap.add_argument("--install", action="append", default=[])
     ap.add_argument("--enable", action="append", default=[])
     ap.add_argument("--disable", action="append", default=[])
@@ -72,8 +92,12 @@ def main():
         os.makedirs(root)
         try:
             b1 = make_base(root, cache, args.releasever, args.arch, base_repos, args.platform)
-            t1 = solve(b1, args.baseline)
-            pkgs = list(t1.install_set)
+            if args.baseline_nevra:  # exactly these, no dependency solving (a real host's rpmdb)
+                pkgs = install_exact(b1, nevras=args.baseline_nevra)
+            else:
+                install_exact(b1, names=args.baseline, arch=args.arch)
+                b1.resolve()
+                pkgs = list(b1.transaction.install_set)
             b1.download_packages(pkgs)
             files = [p.localPkg() for p in pkgs]
             subprocess.run(["rpm", "--root", root, "-i", "--justdb", "--nodeps", "--noscripts"] + files,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import solv
 
+from builder.closure import prove
 from builder.manifest import Baseline, Install, PackageSpec, parse_package_spec
 from builder.resolve import TargetPool, solve_target
 
@@ -61,3 +62,11 @@ def test_case(path: Path):
         assert sorted(p.nevra for p in res.baseline_upgrades) == sorted(expect["upgrades"])
     if "removals" in expect:
         assert res.baseline_removals == sorted(expect["removals"])
+    if "baseline" in expect:
+        assert res.baseline == sorted(expect["baseline"])
+    # every answer also passes the independent closure proof
+    proof = prove(case.get("arch", "x86_64"),
+                  res.world.baseline(), res.world.carried(), baseline_names=baseline.packages,
+                  baseline_repos=baseline.repos, listed_upgrades=[p.name for p in res.baseline_upgrades],
+                  listed_removals=res.baseline_removals)
+    assert proof.passed, proof.failures
