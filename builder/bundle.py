@@ -28,8 +28,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from builder import __version__, header
+from builder import __version__, header, reproducible
 from builder.errors import BundleError
+from builder.repos import file_digest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STUBS = REPO_ROOT / "stubs"
@@ -63,24 +64,14 @@ class Member:
 
 def source_date_epoch(lock: dict[str, Any]) -> int:
     """SOURCE_DATE_EPOCH when set (reproducible-builds.org), else the lock's creation time."""
-    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if env:
-        if not env.isdigit():
-            raise BundleError("bad-source-date-epoch", f"SOURCE_DATE_EPOCH must be an integer, got {env!r}")
-        return int(env)
+    fixed = reproducible.source_date_epoch()
+    if fixed is not None:
+        return fixed
     created = lock.get("created")
     if not isinstance(created, int) or created < 0:
         raise BundleError("lock-without-created", "bundle.lock.json has no integer 'created' field",
                           hint="re-run ha-bundle fetch, or set SOURCE_DATE_EPOCH")
     return created
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _compresses(member: Member) -> bool:
@@ -125,7 +116,7 @@ def _rpm_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
         if path.stat().st_size != pkg.get("size", path.stat().st_size):
             problems.append(f"{name}: size {path.stat().st_size}, lock says {pkg['size']}")
             continue
-        digest = _sha256_file(path)
+        digest = file_digest(path)
         if digest != pkg.get("sha256"):
             problems.append(f"{name}: sha256 {digest}, lock says {pkg.get('sha256')}")
             continue

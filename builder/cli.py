@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-from builder import __version__
+from builder import __version__, report
 from builder.errors import HaBundleError
 
 app = typer.Typer(
@@ -20,7 +19,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
 
 MIRROR_HELP = "Override a repo's baseurl: ID=URL (repeatable)."
 CACHE_HELP = "Metadata and RPM cache directory (default: $HA_BUNDLE_CACHE or ~/.cache/ha-bundle)."
@@ -67,7 +65,7 @@ def resolve(
         # compact: the C encoder is ~10x faster than indent= on large plans
         typer.echo(json.dumps(result.to_json(), sort_keys=True))
     else:
-        plan.print_plan(result)
+        report.print_plan(result)
     if result.problems:
         if not as_json:
             sys.stderr.write(plan.problems_text(result) + "\n")
@@ -153,5 +151,5 @@ def main() -> None:
         sys.stderr.write(exc.render() + "\n")  # unwrapped: paths and NEVRAs stay greppable
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        report.note("interrupted")
         sys.exit(130)

@@ -12,13 +12,17 @@ import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+from builder import report
 from builder.errors import FetchError
 from builder.repos import CONNECT_TIMEOUT, READ_TIMEOUT, RepoMetadata, local_path, file_digest, make_session
-from builder.resolve import ResolvedPackage
+from builder.packages import ResolvedPackage
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 CHUNK = 1 << 20
 
@@ -84,9 +88,7 @@ def download_all(packages: list[ResolvedPackage], metas: dict[str, RepoMetadata]
     failures: list[str] = []
     done: list[ResolvedPackage] = []
     total = sum(p.size for p in packages)
-    columns = (TextColumn("[bold]fetch[/]"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, disable=not show_progress or not os.isatty(2), transient=True) as progress:
+    with report.download_progress(show_progress) as progress:
         task = progress.add_task("rpms", total=total)
 
         def one(pkg: ResolvedPackage) -> ResolvedPackage:
