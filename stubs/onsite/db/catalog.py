@@ -130,7 +130,7 @@ MESSAGES = {
         "zh_CN": ("数据库的 my.cnf 没有包含任何配置目录",
                   "请在 /etc/my.cnf 中加入 '!includedir /etc/my.cnf.d' (RHEL 默认), 然后重新运行 configure"),
     },
-    # --- db/step.py, db/setup.py: change and progress lines (progress shows as "database: ...")
+    # --- db/step.py, db/server.py, db/pairing.py: change and progress lines (progress shows as "database: ...")
     "db-ch-enabled": {"en": ("enabled {service} at boot", ""), "zh_CN": ("已设置 {service} 开机启动", "")},
     "db-ch-read-only": {"en": ("read_only {value} (keepalived state {state})", ""),
                         "zh_CN": ("read_only {value} (keepalived 状态 {state})", "")},

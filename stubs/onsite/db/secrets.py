@@ -4,6 +4,8 @@ Only a flat subset of TOML is read and written here ([table] headers and key = "
 that is all this file ever holds. Tables written by other modules are kept as they are.
 """
 
+import hashlib
+import hmac
 import os
 import random
 import re
@@ -84,3 +86,10 @@ def put(key, value, root="/"):
     tables = load(root)
     tables.setdefault(TABLE, {})[key] = value
     save(tables, root)
+
+
+def derive_password(secret, purpose):
+    """Per-purpose passwords from one shared secret (--peer-secret), so a leak of one
+    account's password (e.g. from a replica's connection metadata) does not give the other."""
+    digest = hmac.new(secret.encode("utf-8"), purpose.encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()[:40]

@@ -1,7 +1,7 @@
 """The database step of configure: master-master replication with the peer (issue 6).
 
 check: a supported server is installed, the shared secrets are there, the server's include
-dir is known, --seed-from names a node (changes nothing). apply: onsite.db.setup.configure
+dir is known, --seed-from names a node (changes nothing). apply: onsite.db.pairing.configure
 (drop-in cnf, root password, users, initial data, channel, verify), then the keepalived role
 hook and its 0600 login file. A second run with the same site changes nothing.
 """
@@ -13,7 +13,8 @@ import subprocess
 from onsite.db import paths as db_paths
 from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
-from onsite.db import setup as db_setup
+from onsite.db import pairing as db_pairing
+from onsite.db import server as db_server
 from onsite.db import versions as db_versions
 from onsite.core import fileops, messages
 from onsite.host import services, vrrp
@@ -56,8 +57,8 @@ def passwords(site, opts=DEFAULTS):
     repl = secrets.replication_password if secrets else None
     seed = secrets.seed_password if secrets else None
     if opts.peer_secret:
-        repl = repl or db_setup.derive_password(opts.peer_secret, "replication")
-        seed = seed or db_setup.derive_password(opts.peer_secret, "seed")
+        repl = repl or db_secrets.derive_password(opts.peer_secret, "replication")
+        seed = seed or db_secrets.derive_password(opts.peer_secret, "seed")
     return repl, seed
 
 
@@ -73,7 +74,7 @@ def plan_for(site, local):
 
 
 def check(site, local, opts=DEFAULTS):
-    installed = db_setup.detect_installed()
+    installed = db_server.detect_installed()
     if installed is None:
         raise OnsiteError("db-not-installed", exit_code=BAD_INPUT)
     try:
@@ -108,7 +109,7 @@ def apply(site, local, opts=DEFAULTS, out=print):
     repl, seed = passwords(site, opts)
     socket = db_paths.socket()
     plan = plan_for(site, local)
-    installed = db_setup.detect_installed()
+    installed = db_server.detect_installed()
     facts_hint = db_versions.lookup(*installed)
     services.remember(facts_hint.service)
     cnf = os.path.join(db_paths.cnf_dir(), db_render.CNF_NAME)
@@ -117,11 +118,11 @@ def apply(site, local, opts=DEFAULTS, out=print):
     # what uninstall needs even when configure stops halfway
     state.remember("database", {"peer_address": plan.peer_address, "socket": socket,
                                 "service": facts_hint.service, "cnf": cnf})
-    ctx = db_setup.DbContext(plan=plan, root="/", cnf_dir=db_paths.cnf_dir(), socket=socket,
+    ctx = db_pairing.DbContext(plan=plan, root="/", cnf_dir=db_paths.cnf_dir(), socket=socket,
                              repl_password=repl, seed_password=seed,
                              seed_from=opts.seed_from, peer_timeout=opts.peer_timeout,
                              verify_timeout=opts.verify_timeout, service=services, out=out)
-    summary = db_setup.configure(ctx)
+    summary = db_pairing.configure(ctx)
     facts = summary["facts"]
     changes = list(summary["changed"])
     if not services.is_enabled(facts.service):

@@ -13,7 +13,7 @@ import time
 from onsite.core import messages, state
 from onsite.core.errors import BAD_INPUT, REFUSED, OnsiteError
 from onsite.db import canary
-from onsite.db import setup as db_setup
+from onsite.db import pairing as db_pairing
 from onsite.db import status as db_status
 from onsite.host import addresses, arp, probes, services, vrrp
 from onsite.host import vip as host_vip
@@ -42,7 +42,7 @@ def check_ready(site, local):
     found = db_status.logins()
     if found:
         facts, admin = found.facts, found.local
-        problems = db_setup.health(facts, db_setup.replica_status(facts, admin))
+        problems = db_pairing.health(facts, db_pairing.replica_status(facts, admin))
         if problems:
             raise OnsiteError("drill-replication-unhealthy", {"detail": problems[0]}, exit_code=REFUSED)
     return found
@@ -98,7 +98,7 @@ def check_replication(local, found, timeout):
                 "detail": "read_only is {} on {} and {} on {}".format(
                     peer_ro, local.peer.name, here_ro, local.me.name)}, exit_code=REFUSED)
         time.sleep(0.2)
-    problems = db_setup.wait_healthy(facts, admin, timeout)
+    problems = db_pairing.wait_healthy(facts, admin, timeout)
     if problems:
         raise OnsiteError("drill-replication-unhealthy", {"detail": problems[0]}, exit_code=REFUSED)
     return canary.roundtrip(facts, admin, peer, local.me.name, local.peer.name, timeout, "drill")

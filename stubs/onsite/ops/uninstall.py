@@ -17,7 +17,8 @@ from onsite.db import client as db_client
 from onsite.db import paths as db_paths
 from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
-from onsite.db import setup as db_setup
+from onsite.db import pairing as db_pairing
+from onsite.db import server as db_server
 from onsite.db import versions as db_versions
 from onsite.failover import firewall
 from onsite.core import messages
@@ -59,7 +60,7 @@ def restart_previous(journal):
 # ------------------------------------------------------------------ database
 
 def _admin(info):
-    installed = db_setup.detect_installed()
+    installed = db_server.detect_installed()
     if installed is None:
         return None, None
     facts = db_versions.lookup(*installed)
@@ -79,7 +80,7 @@ def remove_replication(journal, log):
         return []
     done = []
     service = info.get("service") or "mariadb"
-    if not db_setup.server_answers(db_client.Connection("root", None, socket=info.get("socket"))):
+    if not db_server.server_answers(db_client.Connection("root", None, socket=info.get("socket"))):
         services.start(service)
         time.sleep(1)
     facts, admin = _admin(info)
@@ -103,7 +104,7 @@ def remove_replication(journal, log):
     if name:
         try:   # our own pairing bookkeeping (not app data), so a later install pairs afresh
             admin.execute(["SET SESSION sql_log_bin = 0", "DELETE FROM {} WHERE node = {}".format(
-                db_setup.PHASE_TABLE, db_render.quote(name))])
+                db_pairing.PHASE_TABLE, db_render.quote(name))])
         except db_client.DbError:
             pass
     done.insert(0, messages.text("un-db-channel", peer=peer))
@@ -112,7 +113,7 @@ def remove_replication(journal, log):
         os.unlink(cnf)
         done.append(messages.text("ch-removed", path=cnf))
         services.restart(service)
-        db_setup.wait_for_login(admin, 60)
+        db_server.wait_for_login(admin, 60)
         done.append(messages.text("un-db-restarted", service=service))
     return done
 

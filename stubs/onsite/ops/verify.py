@@ -17,7 +17,7 @@ from onsite.core import checks, messages
 from onsite.core.checks import FAIL, PASS, result
 from onsite.core.errors import OnsiteError
 from onsite.db import canary as db_canary
-from onsite.db import setup as db_setup
+from onsite.db import pairing as db_pairing
 from onsite.db import status as db_status
 from onsite.db.client import DbError
 from onsite.failover import firewall
@@ -85,7 +85,7 @@ def check_firewall(site, local):
 
 def _replication(name, logins, conn, source, target, side):
     try:
-        status = db_setup.replica_status(logins.facts, conn)
+        status = db_pairing.replica_status(logins.facts, conn)
     except DbError as exc:
         detail = exc.message.strip().splitlines()[-1][:160] if exc.message.strip() else "?"
         if side == "peer":
@@ -94,7 +94,7 @@ def _replication(name, logins, conn, source, target, side):
                           messages.hint("vf-peer-db-down", name=target, port=logins.plan["port"]), "peer")
         return result(name, FAIL, messages.text("vf-local-db-down", where=conn.describe(), detail=detail),
                       messages.hint("vf-local-db-down"), "here")
-    problems = db_setup.health(logins.facts, status)
+    problems = db_pairing.health(logins.facts, status)
     if problems:
         # a stopped or connecting thread may be the other node still starting: worth waiting
         return result(name, FAIL, messages.text("vf-repl-bad", source=source, target=target,

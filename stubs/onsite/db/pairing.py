@@ -1,29 +1,24 @@
-"""Configure this node's side of MySQL/MariaDB master-master replication, and prove it works.
+"""Pair this node's server with the peer's (MySQL/MariaDB master-master), and prove it works.
 
 Order (each step is idempotent, so a rerun changes nothing):
-  detect -> root login -> drop-in cnf (+ restart only if it changed) -> users for the peer ->
-  our schema -> wait for the peer -> initial data (start / seed / refuse) -> replica channel
-  -> verify (threads, errors, lag, canary row both ways).
+  detect -> root login -> drop-in cnf (+ restart only if it changed) (onsite.db.server) ->
+  users for the peer -> our schema -> wait for the peer -> initial data (start / seed / refuse)
+  -> replica channel -> verify (threads, errors, lag, canary row both ways: onsite.db.canary).
 Statements come from onsite.db.versions through onsite.db.render; this module does the I/O.
 """
 
 import collections
-import hashlib
-import hmac
 import os
 import re
-import subprocess
 import time
 
-from onsite.db import canary
+from onsite.core import messages, state
+from onsite.core.errors import BAD_INPUT, PEER_NOT_READY, REFUSED, OnsiteError
+from onsite.db import canary, server
 from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
 from onsite.db import versions as db_versions
-from onsite.core import messages
-from onsite.host import tools
-from onsite.core import state
-from onsite.db.client import Connection, DbError, find_program
-from onsite.core.errors import BAD_INPUT, PEER_NOT_READY, REFUSED, OnsiteError
+from onsite.db.client import Connection, DbError
 
 # Everything one run needs, decided before any change is made.
 DbContext = collections.namedtuple("DbContext", (
@@ -43,196 +38,6 @@ DbContext = collections.namedtuple("DbContext", (
 PHASE_TABLE = "`{}`.`node_state`".format(db_render.OWN_SCHEMA)
 
 
-def _say(ctx, reference, **params):
-    """A progress line 'database: ...' (the reference's text in the catalog)."""
-    ctx.out(messages.text("db-step", what=messages.text(reference, **params)))
-
-
-def derive_password(secret, purpose):
-    """Per-purpose passwords from one shared secret (--peer-secret), so a leak of one
-    account's password (e.g. from a replica's connection metadata) does not give the other."""
-    digest = hmac.new(secret.encode("utf-8"), purpose.encode("utf-8"), hashlib.sha256)
-    return digest.hexdigest()[:40]
-
-
-# ---------------------------------------------------------------- detection
-
-# server package name -> flavour (RHEL/community names)
-SERVER_PACKAGES = (("mysql-community-server", db_versions.MYSQL),
-                   ("mariadb-server", db_versions.MARIADB),
-                   ("MariaDB-server", db_versions.MARIADB))
-
-
-def server_from_packages(installed):
-    """(flavour, version) from rpmdb.installed()'s {(name, arch): [(e, v, r)]}, or None."""
-    for package, flavour in SERVER_PACKAGES:
-        for (name, _arch), evrs in sorted(installed.items()):
-            if name == package and evrs:
-                try:
-                    return db_versions.parse_version(evrs[0][1] + (
-                        "-MariaDB" if flavour == db_versions.MARIADB else ""))
-                except db_versions.UnsupportedVersion:
-                    continue
-    return None
-
-
-def detect_installed():
-    """(flavour, version) of the installed server: from the rpm database, else from the
-    server binary (hosts without rpm, such as the Debian test lab). Used before the server
-    runs; SELECT VERSION() is the final word once it does."""
-    try:
-        from onsite.host import rpmdb
-        found = server_from_packages(rpmdb.installed("/"))
-        if found:
-            return found
-    except (OnsiteError, OSError):
-        pass
-    for name in ("mariadbd", "mysqld"):
-        prog = find_program((name,))
-        if prog is None:
-            continue
-        try:
-            out = tools.run([prog, "--version"], timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        match = re.search(r"Ver\s+(\S+)", out.stdout)
-        if match:
-            text = match.group(1)
-            if "mariadb" in out.stdout.lower() and "mariadb" not in text.lower():
-                text += "-MariaDB"
-            return db_versions.parse_version(text)
-    return None
-
-
-def facts_for(conn):
-    text = conn.value("SELECT VERSION()")
-    flavour, version = db_versions.parse_version(text or "")
-    try:
-        return db_versions.lookup(flavour, version)
-    except db_versions.UnsupportedVersion:
-        raise OnsiteError("db-unsupported", {"server": text}, exit_code=BAD_INPUT)
-
-
-# ---------------------------------------------------------------- root login
-
-def _mysql_temporary_password(root):
-    """mysql-community's first start logs 'A temporary password is generated for root@localhost: X'."""
-    path = os.path.join(root, "var/log/mysqld.log")
-    try:
-        with open(path) as handle:
-            lines = [l for l in handle if "temporary password" in l]
-    except (OSError, UnicodeDecodeError):
-        return None
-    return lines[-1].rstrip().split()[-1] if lines else None
-
-
-def ensure_root(ctx, facts_hint):
-    """An admin connection with a password we hold. A fresh server gets a generated root
-    password at once (stored 0600 before it is set, so it can never be lost)."""
-    base = Connection(user="root", socket=ctx.socket,
-                      client=facts_hint.client if facts_hint else ("mariadb", "mysql"),
-                      dump=facts_hint.dump if facts_hint else ("mariadb-dump", "mysqldump"))
-    stored = db_secrets.get("root_password", ctx.root)
-    if stored:
-        admin = base.with_password(stored)
-        if admin.ping():
-            return admin, False
-    # fresh server: unix_socket (MariaDB 10.4+), empty password (MariaDB 5.5/10.x, MySQL
-    # --initialize-insecure) or the temporary password in mysqld.log (MySQL --initialize)
-    for cand in (base.with_password(None), base.with_password("")):
-        if not cand.ping():
-            continue
-        facts = facts_for(cand)
-        if cand.value(facts.root_auth_query) not in (None, "", "invalid"):
-            # the customer's root already has a password: never change it; OS root's
-            # socket login is enough for us (and for the role hook)
-            _say(ctx, "db-pg-root-kept")
-            return cand, False
-        password = stored or db_secrets.generate()
-        db_secrets.put("root_password", password, ctx.root)   # stored before it is set
-        cand.execute(["SET SESSION sql_log_bin = 0"]
-                     + db_render.sql_root_password(facts, password))
-        admin = base.with_password(password)
-        if admin.ping():
-            return admin, True
-    temporary = _mysql_temporary_password(ctx.root)
-    if temporary and facts_hint is not None and facts_hint.flavour == db_versions.MYSQL:
-        # an expired temporary password allows nothing but setting a new one
-        password = stored or db_secrets.generate()
-        db_secrets.put("root_password", password, ctx.root)
-        try:
-            base.with_password(temporary).run(
-                db_render.sql_script(db_render.sql_root_password(facts_hint, password)),
-                extra_args=("--connect-expired-password",))
-        except DbError:
-            pass
-        admin = base.with_password(password)
-        if admin.ping():
-            return admin, True
-    raise OnsiteError("db-root-login", {"secrets": db_secrets.secrets_path(ctx.root)}, exit_code=BAD_INPUT)
-
-
-# ---------------------------------------------------------------- server settings
-
-def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def ensure_cnf(ctx, facts, admin):
-    """Write our drop-in if it differs; restart when the file or the running values differ."""
-    path = os.path.join(ctx.cnf_dir, db_render.CNF_NAME)
-    text = db_render.render_cnf(facts, ctx.plan)
-    changed = _read(path) != text
-    if changed:
-        state.atomic_write(path, text, mode=0o644)
-        _say(ctx, "db-pg-wrote", path=path)
-    else:
-        _say(ctx, "db-pg-unchanged", path=path)
-    if changed or running_mismatches(facts, ctx.plan, admin):
-        _say(ctx, "db-pg-restarting", service=facts.service)
-        ctx.service.restart(facts.service)
-        wait_for_login(admin, 60)
-    wrong = running_mismatches(facts, ctx.plan, admin)
-    if wrong:
-        if wrong[0].startswith("server_id") and len(wrong) > 3:
-            raise OnsiteError("db-cnf-not-read", {"path": path, "directory": ctx.cnf_dir},
-                              context=wrong)
-        raise OnsiteError("db-cnf-overridden", {"path": path}, context=wrong)
-    return changed
-
-
-def running_mismatches(facts, plan, admin):
-    """Settings of our drop-in that the running server does not have ('name: running X,
-    wanted Y'); empty when the server runs with them."""
-    wanted = [("server_id", str(db_render.server_id(plan))), ("log_bin", "1"),
-              ("binlog_format", "ROW"), ("log_slave_updates", "1"),
-              ("auto_increment_increment", "2"), ("auto_increment_offset", str(plan.index + 1))]
-    if facts.gtid == "mariadb":
-        wanted.append(("gtid_domain_id", str(plan.index + 1)))
-    if facts.gtid == "mysql":
-        wanted.append(("gtid_mode", "ON"))
-    row = admin.query("SELECT " + ", ".join("@@GLOBAL.{0} AS {0}".format(k) for k, _ in wanted))[0]
-    wrong = []
-    for key, value in wanted:
-        running = row.get(key)
-        if running != value and not (value == "1" and running == "ON"):
-            wrong.append("{}: running {}, wanted {}".format(key, running, value))
-    return wrong
-
-
-def wait_for_login(conn, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if conn.ping():
-            return True
-        time.sleep(0.3)
-    return False
-
-
 # ---------------------------------------------------------------- users and our schema
 
 def _user_exists(admin, user, host):
@@ -248,7 +53,7 @@ def ensure_users(ctx, facts, admin):
     admin.execute(db_render.sql_seed_user(
         facts, peer, seed_pw, tuple(ctx.plan.schemas) + (db_render.OWN_SCHEMA,),
         _user_exists(admin, db_render.SEED_USER, peer)))
-    _say(ctx, "db-pg-accounts", repl="{}@{}".format(db_render.REPL_USER, peer),
+    server.say(ctx, "db-pg-accounts", repl="{}@{}".format(db_render.REPL_USER, peer),
          seed="{}@{}".format(db_render.SEED_USER, peer))
 
 
@@ -429,7 +234,7 @@ def seed_from_peer(ctx, facts, admin, peer):
     check_space(ctx, peer, admin)
     backup = backup_local(ctx, facts, admin)
     if backup:
-        _say(ctx, "db-pg-backed-up", path=backup)
+        server.say(ctx, "db-pg-backed-up", path=backup)
     directory = os.path.join(ctx.root, "var/lib/ha-installer/seed")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     path = os.path.join(directory, "from-{}-{}.sql".format(ctx.plan.peer_name, _timestamp()))
@@ -446,7 +251,7 @@ def seed_from_peer(ctx, facts, admin, peer):
         raise OnsiteError("db-no-space-dump", {"directory": directory, "peer": ctx.plan.peer_name,
                                                "free": stat.f_bavail * stat.f_frsize // 2 ** 20})
     position = dump_position(path)
-    _say(ctx, "db-pg-copying", schemas=", ".join(ctx.plan.schemas), peer=ctx.plan.peer_name,
+    server.say(ctx, "db-pg-copying", schemas=", ".join(ctx.plan.schemas), peer=ctx.plan.peer_name,
          size=os.path.getsize(path))
     prefix = "SET SESSION sql_log_bin = 0;\n"
     if facts.super_read_only:
@@ -528,7 +333,7 @@ def wait_for_peer(ctx, peer, phases=("ready", "seeded", "paired")):
                                                     "address": ctx.plan.peer_address,
                                                     "seconds": ctx.peer_timeout}, exit_code=PEER_NOT_READY)
         if not said:
-            _say(ctx, "db-pg-waiting", seconds=ctx.peer_timeout, peer=ctx.plan.peer_name,
+            server.say(ctx, "db-pg-waiting", seconds=ctx.peer_timeout, peer=ctx.plan.peer_name,
                  address=ctx.plan.peer_address)
             said = True
         time.sleep(1)
@@ -563,7 +368,7 @@ def configure(ctx):
     if ctx.seed_from not in (None, ctx.plan.name, ctx.plan.peer_name):
         raise OnsiteError("db-seed-from-unknown", {"value": ctx.seed_from, "nodes": ", ".join(
             [ctx.plan.name, ctx.plan.peer_name])}, exit_code=BAD_INPUT)
-    installed = detect_installed()
+    installed = server.detect_installed()
     hint = None
     if installed is None:
         raise OnsiteError("db-not-installed", exit_code=BAD_INPUT)
@@ -573,21 +378,21 @@ def configure(ctx):
         raise OnsiteError("db-unsupported", {"server": "{} {}".format(*installed)}, exit_code=BAD_INPUT)
     summary = {"changed": []}
     probe = Connection(user="root", socket=ctx.socket, client=hint.client, dump=hint.dump)
-    if not server_answers(probe):
-        _say(ctx, "db-pg-starting", service=hint.service)
+    if not server.server_answers(probe):
+        server.say(ctx, "db-pg-starting", service=hint.service)
         ctx.service.start(hint.service)
-        if not _wait_for_socket(probe, 60):
+        if not server.wait_for_socket(probe, 60):
             raise OnsiteError("db-not-running", {"detail": "no answer in 60 s",
                                                  "service": hint.service})
     try:
-        admin, root_set = ensure_root(ctx, hint)
+        admin, root_set = server.ensure_root(ctx, hint)
         if root_set:
             summary["changed"].append(messages.text("db-ch-root-password"))
-            _say(ctx, "db-pg-root-set", path=db_secrets.secrets_path(ctx.root))
-        facts = facts_for(admin)
+            server.say(ctx, "db-pg-root-set", path=db_secrets.secrets_path(ctx.root))
+        facts = server.facts_for(admin)
         summary["facts"] = facts
-        _say(ctx, "db-pg-server", label=facts.label, version=".".join(str(v) for v in facts.version))
-        if ensure_cnf(ctx, facts, admin):
+        server.say(ctx, "db-pg-server", label=facts.label, version=".".join(str(v) for v in facts.version))
+        if server.ensure_cnf(ctx, facts, admin):
             summary["changed"].append(messages.text(
                 "db-ch-cnf", path="{}/{}".format(ctx.cnf_dir, db_render.CNF_NAME)))
         ensure_users(ctx, facts, admin)
@@ -595,9 +400,9 @@ def configure(ctx):
         peer = peer_connection(ctx, facts)
         status = replica_status(facts, admin)
         if channel_configured(facts, status, ctx):
-            _say(ctx, "db-pg-channel-exists", peer=ctx.plan.peer_name)
+            server.say(ctx, "db-pg-channel-exists", peer=ctx.plan.peer_name)
             if ctx.seed_from:
-                _say(ctx, "db-pg-seed-ignored", peer=ctx.plan.peer_name)
+                server.say(ctx, "db-pg-seed-ignored", peer=ctx.plan.peer_name)
             if status.get(facts.col_io_running) != "Yes" or status.get(facts.col_sql_running) != "Yes":
                 if not status.get(facts.col_last_sql_error):
                     admin.execute(db_render.sql_start(facts))
@@ -611,7 +416,7 @@ def configure(ctx):
             if own_phase == "seeding":
                 # 'seeding' outlives only a hard kill (any error resets it to 'ready'): the
                 # decision to copy was made, our data was backed up, the load stopped halfway
-                _say(ctx, "db-pg-copy-again", peer=ctx.plan.peer_name)
+                server.say(ctx, "db-pg-copy-again", peer=ctx.plan.peer_name)
                 choice = "seed"
             else:
                 local_inv, peer_inv = stable_inventories(ctx, admin, peer)
@@ -631,16 +436,16 @@ def configure(ctx):
                 summary["changed"].append(messages.text("db-ch-seeded", peer=ctx.plan.peer_name))
             else:
                 if choice == "source":
-                    _say(ctx, "db-pg-peer-copies", peer=ctx.plan.peer_name)
+                    server.say(ctx, "db-pg-peer-copies", peer=ctx.plan.peer_name)
                     wait_for_peer(ctx, peer, phases=("paired",))
                 else:
-                    _say(ctx, "db-pg-same")
+                    server.say(ctx, "db-pg-same")
                 start = recorded_position(peer, ctx.plan.peer_name)
                 admin.execute(db_render.sql_seeded_gtid(facts, start.gtid))
             start_channel(ctx, facts, admin, start)
             set_phase(admin, ctx.plan.name, "paired")
             summary["changed"].append(messages.text("db-ch-started", peer=ctx.plan.peer_name))
-            _say(ctx, "db-pg-channel-started", peer=ctx.plan.peer_name)
+            server.say(ctx, "db-pg-channel-started", peer=ctx.plan.peer_name)
         problems = wait_healthy(facts, admin, ctx.verify_timeout)
         if problems:
             raise OnsiteError("db-replication-broken", {"peer": ctx.plan.peer_name,
@@ -650,28 +455,10 @@ def configure(ctx):
         wait_for_peer(ctx, peer, phases=("paired",))
         seconds = canary.roundtrip(facts, admin, peer, ctx.plan.name, ctx.plan.peer_name,
                                    ctx.verify_timeout)
-        _say(ctx, "db-pg-healthy", peer=ctx.plan.peer_name, seconds=seconds)
+        server.say(ctx, "db-pg-healthy", peer=ctx.plan.peer_name, seconds=seconds)
         summary["canary_seconds"] = seconds
     except DbError as exc:
         raise OnsiteError("db-sql-failed", {"where": ctx.plan.name, "detail": exc.message})
     if not summary["changed"]:
-        _say(ctx, "db-pg-no-changes")
+        server.say(ctx, "db-pg-no-changes")
     return summary
-
-
-def server_answers(conn):
-    """True when the server is up (even if this login is refused)."""
-    try:
-        conn.value("SELECT 1")
-        return True
-    except DbError as exc:
-        return "Access denied" in exc.message
-
-
-def _wait_for_socket(conn, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if server_answers(conn):
-            return True
-        time.sleep(0.5)
-    return False
