@@ -173,3 +173,26 @@ def test_one_exit_code_table_for_header_and_onsite():
     for code in onsite:
         assert owner.get(code) in ("onsite", "both"), code
     assert {c for c, who in owner.items() if who == "onsite"} == onsite - {0, 130}
+
+
+# modules that start programs without tools.run, and why their output is never parsed as words
+UNPARSED = {
+    "ops/collect.py": "command output goes into the support bundle as it is",
+    "ops/preflight.py": "ping: only the exit code",
+    "db/client.py": "the database client: tab-separated data and the server's own messages",
+    "db/step.py": "the role hook: exit code and output for the error message",
+    "host/services.py": "systemctl/service: exit code, output shown on failure",
+    "host/tools.py": "the C-locale runner itself",
+}
+
+
+def test_parsed_tools_run_in_the_c_locale():
+    starters = set()
+    for name, path in MODULES.items():
+        text = path.read_text()
+        if "subprocess.run(" in text or "subprocess.Popen(" in text:
+            starters.add(path.relative_to(ONSITE).as_posix())
+    assert starters == set(UNPARSED), "run parsed tools through onsite.host.tools.run"
+    from onsite.host import tools
+    out = tools.run(["sh", "-c", 'echo "$LC_ALL/${LANGUAGE:-unset}"'])
+    assert out.stdout.strip() == "C/unset"
