@@ -148,7 +148,7 @@ def test_refusal_speaks_chinese_too(untouched, site_dir):
                                          site_file(site_dir, "bad.toml", ha2="192.0.2.11")])
     assert out.returncode == errors.BAD_INPUT
     assert "站点设置有 1 处问题; 未做任何更改" in out.stderr
-    assert "node[1].address: duplicate address 192.0.2.11" in out.stderr
+    assert "node[1].address: 地址 192.0.2.11 重复 (另见 node[0].address)" in out.stderr
 
 
 def test_configure_gives_exactly_one_holder_and_http_200(lab, configured):
