@@ -391,4 +391,11 @@ MESSAGES = {
     "un-rpm-erased": {"en": ("erased {count} packages: {names}", ""), "zh_CN": ("已卸载 {count} 个软件包: {names}", "")},
     # --- cli.py
     "interrupted": {"en": ("interrupted", ""), "zh_CN": ("已中断", "")},
+    # --- ops/preflight.py, ops/status.py: words inside other messages
+    "pf-with-compat": {"en": (" (with mysql-community-libs-compat)", ""), "zh_CN": (" (含 mysql-community-libs-compat)", "")},
+    "pf-how-http-date": {"en": ("HTTP Date of the peer's app", ""), "zh_CN": ("对端应用的 HTTP Date", "")},
+    "pf-why-no-clockdiff": {"en": ("no clockdiff", ""), "zh_CN": ("没有 clockdiff", "")},
+    "pf-why-no-date": {"en": ("the peer's app sends no Date header", ""), "zh_CN": ("对端应用没有发送 Date 头", "")},
+    "st-holder-this-node": {"en": ("this node", ""), "zh_CN": ("本节点", "")},
+    "st-holder-peer": {"en": ("peer", ""), "zh_CN": ("对端", "")},
 }

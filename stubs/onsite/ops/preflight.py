@@ -147,7 +147,7 @@ def check_conflicts(ctx):
         if "mariadb-libs" in have:
             compat = "mysql-community-libs-compat" in names
             return result("packages", PASS if compat else WARN, messages.text(
-                "pf-conflict-libs", compat=" (with mysql-community-libs-compat)" if compat else ""),
+                "pf-conflict-libs", compat=messages.text("pf-with-compat") if compat else ""),
                 "" if compat else messages.hint("pf-conflict-libs"))
     else:
         for other in ("mysql-community-server", "mysql-server", "mysql-community-libs"):
@@ -363,7 +363,7 @@ def measure_skew(local, app_port):
             return int(fields[-2]) / 1000.0, "clockdiff"
         why.append("clockdiff: " + (proc.stdout.strip().splitlines() or ["exit %d" % proc.returncode])[-1])
     else:
-        why.append("no clockdiff")
+        why.append(messages.text("pf-why-no-clockdiff"))
     try:
         from email.utils import parsedate_to_datetime
         from urllib import request as urlrequest
@@ -375,8 +375,8 @@ def measure_skew(local, app_port):
         resp.close()
         if date:
             peer = parsedate_to_datetime(date).timestamp()
-            return peer - (before + after) / 2.0, "HTTP Date of the peer's app"
-        why.append("the peer's app sends no Date header")
+            return peer - (before + after) / 2.0, messages.text("pf-how-http-date")
+        why.append(messages.text("pf-why-no-date"))
     except Exception as exc:
         why.append("HTTP {}:{}: {}".format(local.peer.address, app_port, getattr(exc, "reason", None) or exc))
     return None, "; ".join(why)

@@ -77,7 +77,8 @@ def vip_holder(site, local):
         return "unknown", messages.text(exc.reference)
     holder = host_vip.holder(seen)
     if holder == "split":
-        return holder, ", ".join((["this node"] if seen.here else []) + (["peer"] if seen.peer else [])
+        return holder, ", ".join(([messages.text("st-holder-this-node")] if seen.here else [])
+                                 + ([messages.text("st-holder-peer")] if seen.peer else [])
                                  + seen.foreign)
     return holder, {"here": local.me.name, "peer": local.peer.name}.get(holder, "")
 
