@@ -55,8 +55,10 @@ def py36() -> str:
 
 @pytest.fixture(scope="session")
 def onsite_env() -> dict[str, str]:
-    """Environment for running ``python3 -m onsite`` from the source tree."""
-    env = dict(os.environ)
+    """Environment for running ``python3 -m onsite`` from the source tree: messages in English
+    whatever the test run's locale (a test that wants zh_CN sets LANG or passes --lang)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "HA_INSTALLER_LANG")}
     env["PYTHONPATH"] = str(STUBS)
     return env
 
