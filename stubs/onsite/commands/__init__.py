@@ -1,1 +1,2 @@
-"""commands"""
+"""One thin module per subcommand: arguments -> ops -> output -> exit code. Commands never
+import commands."""

@@ -1,1 +1,2 @@
-"""db"""
+"""MySQL/MariaDB master-master: versions, SQL, client, secrets, the server, pairing, the
+canary row, status rows, the configure step."""

@@ -1,1 +1,1 @@
-"""failover"""
+"""keepalived and the firewall: pure renderers and their configure steps."""

@@ -1,1 +1,1 @@
-"""site"""
+"""The site file v1: load, validate, freeze; which node this host is."""
