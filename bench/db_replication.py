@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "stubs"))
 
-from onsite import db_setup  # noqa: E402
 from tests.db_servers import MariaServer  # noqa: E402
 from tests.test_db_live import Node, run_both  # noqa: E402
 

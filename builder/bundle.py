@@ -25,11 +25,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from builder import __version__, compress, header, outputs, resources
+from builder import __version__, compress, header, outputs, reproducible, resources
 from builder.containment import SAFE_FIELD
 from builder.errors import BundleError
 from builder.progress import Ticker
-from builder.repos import default_cache_dir
+from builder.repos import default_cache_dir, file_digest
 
 CHUNK = 1 << 20
 COMPRESSIONS = ("xz", "zstd")
@@ -56,24 +56,14 @@ class Member:
 
 def source_date_epoch(lock: dict[str, Any]) -> int:
     """SOURCE_DATE_EPOCH when set (reproducible-builds.org), else the lock's creation time."""
-    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if env:
-        if not env.isdigit():
-            raise BundleError("bad-source-date-epoch", f"SOURCE_DATE_EPOCH must be an integer, got {env!r}")
-        return int(env)
+    fixed = reproducible.source_date_epoch()
+    if fixed is not None:
+        return fixed
     created = lock.get("created")
     if not isinstance(created, int) or created < 0:
         raise BundleError("lock-without-created", "bundle.lock.json has no integer 'created' field",
                           hint="re-run ha-bundle fetch, or set SOURCE_DATE_EPOCH")
     return created
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def locked_rpms(lock: dict[str, Any]) -> list[dict[str, Any]]:
@@ -104,7 +94,7 @@ def _rpm_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
         if path.stat().st_size != pkg.get("size", path.stat().st_size):
             problems.append(f"{name}: size {path.stat().st_size}, lock says {pkg['size']}")
             continue
-        digest = _sha256_file(path)
+        digest = file_digest(path)
         if digest != pkg.get("sha256"):
             problems.append(f"{name}: sha256 {digest}, lock says {pkg.get('sha256')}")
             continue

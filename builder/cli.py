@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from builder import __version__, exitcodes
+from builder import __version__, exitcodes, report
 from builder.errors import HaBundleError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def resolve(
         # compact: the C encoder is ~10x faster than indent= on large plans
         typer.echo(json.dumps(result.to_json(), sort_keys=True))
     else:
-        plan.print_plan(result)
+        report.print_plan(result)
     if result.problems:
         if not as_json:
             sys.stderr.write(plan.problems_text(result) + "\n")

@@ -16,13 +16,14 @@ headers at build time, so the proof at build time reads what will really be inst
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 import solv
 
 from builder import rpmheader
+# the data types live with the other plain records (read without importing libsolv)
+from builder.packages import PackageFacts, Proof  # noqa: F401
 
 if TYPE_CHECKING:
     from builder.manifest import Manifest
@@ -32,51 +33,6 @@ _REL = {"=": solv.REL_EQ, "<": solv.REL_LT, ">": solv.REL_GT, "<=": solv.REL_LT 
         ">=": solv.REL_GT | solv.REL_EQ}
 _PLAIN_DEP = re.compile(r"^(?P<name>\S+)(?:\s+(?P<op><=|>=|=|<|>)\s+(?P<evr>\S+))?$")
 _RICH_OPS = ("and", "or", "if", "unless", "with", "without", "else")
-
-
-@dataclass(frozen=True)
-class PackageFacts:
-    """What rpm sees of one package: identity, dependencies and the files others require."""
-
-    name: str
-    evr: str  # [epoch:]version-release
-    arch: str
-    origin: str  # repo id, or "rpm:<file>" when read from a downloaded RPM header
-    provides: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
-    conflicts: tuple[str, ...] = ()
-    obsoletes: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()  # only files some package may require (paths)
-
-    @property
-    def nevra(self) -> str:
-        return f"{self.name}-{self.evr}.{self.arch}"
-
-
-@dataclass
-class Proof:
-    """The outcome; ``failures`` name each unmet dependency and the package that needs it."""
-
-    failures: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    checked_packages: int = 0
-    checked_requires: int = 0
-    source: str = "metadata"
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
-
-    def summary(self) -> str:
-        if self.failures:
-            return f"{len(self.failures)} problems: " + "; ".join(self.failures[:20]) + \
-                (" ..." if len(self.failures) > 20 else "")
-        return (f"baseline + {self.checked_packages} packages closed: {self.checked_requires} requires met, "
-                f"no conflicts, every upgrade/replacement listed ({self.source})")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "source": self.source, "failures": self.failures,
-                "checked_packages": self.checked_packages, "checked_requires": self.checked_requires}
 
 
 def _rich_tokens(text: str) -> list[str]:

@@ -13,12 +13,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 import rpmfile
-from rich.console import Console
-from rich.table import Table
 
-from builder.closure import Proof
+from builder.packages import Proof
 from builder.manifest import Manifest
-from builder.resolve import Resolution
+from builder.packages import Resolution
 
 # rpmlib() features each target's rpm understands (rpm 4.11.3 on el7, 4.14.3 on el8, 4.16 on el9),
 # from `rpm --showrc`/`rpm -q --querytags` of those releases.
@@ -149,16 +147,3 @@ def check_rpm_files(manifest: Manifest, files: list[Path]) -> Report:
                "; ".join(bad) + " (the target's rpm cannot install these)" if bad
                else f"all {len(files)} RPMs use features the target's rpm supports")
     return report
-
-
-def print_report(report: Report, console: Console) -> None:
-    if not report.rows:
-        return
-    table = Table(title="compatibility")
-    for col in ("check", "subject", "status", "detail"):
-        table.add_column(col)
-    colour = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
-    for c, s, st, d in report.rows:
-        table.add_row(c, s, f"[{colour[st]}]{st}[/]", d)
-    console.print(table)
-

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from builder import __version__
-from builder.closure import Proof
+from builder import __version__, reproducible
 from builder.manifest import Manifest
 from builder.repos import RepoMetadata
-from builder.resolve import LOCAL_REPO_ID, ResolvedPackage, Resolution
+from builder.packages import LOCAL_REPO_ID, Proof, ResolvedPackage, Resolution
 
 LOCK_NAME = "bundle.lock.json"
 SBOM_NAME = "sbom.cdx.json"
@@ -27,9 +25,9 @@ LOCK_VERSION = 1
 
 def created_epoch(metas: list[RepoMetadata]) -> int:
     """SOURCE_DATE_EPOCH if set, else the newest repo revision: stable for the same inputs."""
-    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if env.isdigit():
-        return int(env)
+    fixed = reproducible.source_date_epoch()
+    if fixed is not None:
+        return fixed
     revisions = [int(m.revision) for m in metas if m.revision.isdigit()]
     return max(revisions) if revisions else 0
 

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from rich.console import Console
-from rich.table import Table
 
-from builder import __version__, closure, compat, exitcodes, manifest as manifest_mod, outputs, prechecks
+from builder import __version__, closure, compat, exitcodes, manifest as manifest_mod, outputs, prechecks, report
 from builder.containment import unsafe_fields
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
@@ -26,7 +24,6 @@ from builder.transfer import Limits
 BUILD_RECORD = "build-record.json"
 MAX_PROBLEM_LINES = 50
 
-console = Console(stderr=True)
 
 
 @dataclass
@@ -70,7 +67,7 @@ def load_metadata(m: Manifest, client: RepoClient, mirrors: dict[str, str], quie
     for repo in m.repos:
         baseurl = m.substitute(mirrors.get(repo.id, repo.baseurl))
         if not quiet:
-            console.print(f"[dim]metadata[/dim] {repo.id}: {baseurl}")
+            report.note(f"[dim]metadata[/dim] {repo.id}: {baseurl}")
         metas.append(client.load(repo, baseurl))
     return metas
 
@@ -112,29 +109,6 @@ def problems_text(result: PlanResult) -> str:
     if result.resolution.testcase:
         lines.append(f"  solver testcase saved in {result.resolution.testcase}")
     return "\n".join(lines)
-
-
-def print_plan(result: PlanResult) -> None:
-    out = Console()
-    res = result.resolution
-    if res.problems:
-        return
-    table = Table(title=f"{res.target}: {len(res.packages)} packages to carry", show_lines=False)
-    for col in ("package", "repo", "size"):
-        table.add_column(col)
-    for p in res.packages:
-        mark = " [bold yellow](baseline upgrade)[/]" if p in res.baseline_upgrades else ""
-        table.add_row(p.nevra + mark, p.repo, f"{p.size:,}")
-    out.print(table)
-    if res.baseline_upgrades:
-        out.print(f"[bold yellow]WARNING: {len(res.baseline_upgrades)} packages of the target's base install "
-                  f"will be UPGRADED:[/] " + ", ".join(p.nevra for p in res.baseline_upgrades))
-    if res.baseline_removals:
-        out.print("[bold yellow]WARNING: these installed packages will be REPLACED (obsoleted):[/] "
-                  + ", ".join(res.baseline_removals))
-    for w in res.warnings:
-        out.print(f"[yellow]warning:[/] {w}")
-    compat.print_report(result.report, out)
 
 
 def _check_names(packages: list[ResolvedPackage]) -> None:
@@ -208,7 +182,7 @@ def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
     if result.report.failures:
         raise HaBundleError("compat-failed", f"target {result.manifest.target.name}: compatibility checks failed",
                             result.report.failures, hint="fix the manifest or repos; `ha-bundle resolve` shows the report")
-    print_plan(result)
+    report.print_plan(result)
     m = result.manifest
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     staging = outputs.owned_dir(out_dir, outputs.STAGE_PREFIX)

@@ -14,88 +14,24 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import solv
 
 from builder import rpmheader
-from builder.closure import PackageFacts
-from builder.containment import rpm_filename
 from builder.errors import ResolveError
 from builder.manifest import Baseline, Install, Manifest, PackageSpec
+from builder.packages import LOCAL_REPO_ID, PackageFacts, ResolvedPackage, Resolution
 from builder.modularity import ModuleIndex, Visibility, host_module_changes, normalise_nevra, visibility
 from builder.repos import RepoMetadata, file_digest
 
-LOCAL_REPO_ID = "@local"
 SYSTEM_REPO_ID = "@System"
 _REL = {"=": solv.REL_EQ, "<": solv.REL_LT, ">": solv.REL_GT,
         "<=": solv.REL_LT | solv.REL_EQ, ">=": solv.REL_GT | solv.REL_EQ}
 # what an installed package contributes to a solve (its weak deps only matter when installing it)
 _DEP_KEYS = (solv.SOLVABLE_PROVIDES, solv.SOLVABLE_REQUIRES, solv.SOLVABLE_CONFLICTS,
              solv.SOLVABLE_OBSOLETES)
-
-
-@dataclass(frozen=True)
-class ResolvedPackage:
-    name: str
-    epoch: str
-    version: str
-    release: str
-    arch: str
-    repo: str
-    location: str  # relative to the repo's baseurl; an absolute path for local RPMs
-    sha256: str
-    size: int
-    requires: tuple[str, ...] = ()
-    checksum: str = ""  # "type:hex" as the repo metadata gives it (sha256 for modern repos)
-
-    @property
-    def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch and self.epoch != "0" else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
-
-    @property
-    def filename(self) -> str:
-        """The payload name, from the NEVRA (checked safe and against the RPM header), never the href."""
-        return rpm_filename(self.name, self.version, self.release, self.arch)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "epoch": self.epoch or "0", "version": self.version,
-                "release": self.release, "arch": self.arch, "repo": self.repo,
-                "location": self.location, "sha256": self.sha256, "size": self.size}
-
-
-@dataclass
-class Resolution:
-    target: str
-    packages: list[ResolvedPackage] = field(default_factory=list)  # everything to carry
-    baseline_upgrades: list[ResolvedPackage] = field(default_factory=list)
-    baseline_removals: list[str] = field(default_factory=list)  # NEVRAs obsoleted/replaced
-    baseline: list[str] = field(default_factory=list)  # NEVRAs assumed installed
-    bootstrap: list[ResolvedPackage] = field(default_factory=list)  # python3 for el7 onsite
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    testcase: str = ""
-    baseline_repos: tuple[str, ...] = ()  # the repos the baseline was solved in (given or inferred)
-    # el8+: module states the host's dnf must get (modularity.host_module_changes)
-    host_modules: dict[str, list[str]] = field(default_factory=lambda: {"enable": [], "disable": []})
-    # facts for the closure proof, read from the loaded metadata (not part of the JSON plan)
-    world: "WorldSource | None" = field(default=None, repr=False, compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "packages": [p.to_json() for p in self.packages],
-            "baseline_upgrades": [p.to_json() for p in self.baseline_upgrades],
-            "baseline_removals": self.baseline_removals,
-            "baseline": self.baseline,
-            "bootstrap": [p.to_json() for p in self.bootstrap],
-            "host_modules": self.host_modules,
-            "problems": self.problems,
-            "warnings": self.warnings,
-        }
 
 
 class TargetPool:

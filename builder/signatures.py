@@ -13,7 +13,7 @@ from pathlib import Path
 
 from builder.errors import FetchError
 from builder.repos import RepoClient, local_path
-from builder.resolve import ResolvedPackage
+from builder.packages import ResolvedPackage
 
 
 def _key_file(client: RepoClient, url: str, repo_id: str, workdir: Path) -> Path:

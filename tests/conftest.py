@@ -35,6 +35,15 @@ def find_python36() -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch):
+    """Messages rendered in this process are English whatever LANG the test run has (a test
+    that wants zh_CN patches current_lang itself); subprocesses keep their own environment."""
+    from onsite.core import messages
+
+    monkeypatch.setattr(messages, "current_lang", lambda environ=None: "en")
+
+
 @pytest.fixture(scope="session")
 def py36() -> str:
     """Path of a Python 3.6 interpreter; skips (with the reason) where none exists."""
@@ -46,8 +55,10 @@ def py36() -> str:
 
 @pytest.fixture(scope="session")
 def onsite_env() -> dict[str, str]:
-    """Environment for running ``python3 -m onsite`` from the source tree."""
-    env = dict(os.environ)
+    """Environment for running ``python3 -m onsite`` from the source tree: messages in English
+    whatever the test run's locale (a test that wants zh_CN sets LANG or passes --lang)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "HA_INSTALLER_LANG")}
     env["PYTHONPATH"] = str(STUBS)
     return env
 

@@ -1,7 +1,7 @@
 """Real MariaDB servers for tests: one datadir, socket and port per server under a temp dir.
 
 Each server reads <base>/my.cnf, which includes <base>/my.cnf.d/ (standing in for the target's
-/etc/my.cnf + /etc/my.cnf.d/), so the drop-in written by onsite.db_setup is really used.
+/etc/my.cnf + /etc/my.cnf.d/), so the drop-in written by onsite.db.server is really used.
 Servers listen on 127.0.0.1 only and are stopped by PID.
 """
 

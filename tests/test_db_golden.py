@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from onsite import db_render, db_versions
+from onsite.db import render as db_render
+from onsite.db import versions as db_versions
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "db"
 

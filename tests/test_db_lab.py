@@ -10,15 +10,18 @@ keepalived hook makes exactly the VIP holder writable; a second configure change
 status prints a row per node.
 """
 
+import collections
 import os
 import re
 import threading
 import time
+import tomllib
 
 import pytest
 
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
 from tests.site_util import APP, DATABASE, NODES, SECRETS, cluster
+from onsite.core import errors  # the exit code table
 
 pytestmark = pytest.mark.lab
 
@@ -104,28 +107,45 @@ def site_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("dbsite")
 
 
-GENERATED = {}   # the secrets 'site init' generated for the module's lab
+Paired = collections.namedtuple("Paired", "site secrets init results")
 
 
-def test_full_configure_pairs_empty_nodes_and_opens_3306_to_the_peer_only(lab, site_dir):
+@pytest.fixture(scope="module")
+def paired(lab, site_dir):
+    """The module's lab after 'site init' on ha1 and a full configure on both nodes at once:
+    every test of the shared lab starts from here, whichever runs first (or alone)."""
     # node 1 writes the site file with generated secrets; node 2 gets the same file (here the
     # shared /tmp stands in for the scp/USB copy)
     site = str(site_dir / "site.toml")
-    out = lab.exec_python_onsite("ha1", ["site", "init", "--out", site, "--vip", "192.0.2.100/24",
-                                         "--node", "ha1=192.0.2.11,150", "--node", "ha2=192.0.2.12,100",
-                                         "--vrid", "52", "--db-schema", "itv"])
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert oct(os.stat(site).st_mode & 0o777) == "0o600"
-    import tomllib
+    init = lab.exec_python_onsite("ha1", ["site", "init", "--out", site, "--vip", "192.0.2.100/24",
+                                          "--node", "ha1=192.0.2.11,150", "--node", "ha2=192.0.2.12,100",
+                                          "--vrid", "52", "--db-schema", "itv"])
+    assert init.returncode == 0, init.stdout + init.stderr
     with open(site, "rb") as handle:
-        GENERATED.update(tomllib.load(handle)["secrets"])
-    assert GENERATED["replication_password"] not in out.stdout + out.stderr
+        secrets = tomllib.load(handle)["secrets"]
     for node in ("ha1", "ha2"):
         lab.start_app(node)
-    res = configure_both(lab, site, only=("firewall", "keepalived", "database"))
+    results = configure_both(lab, site, only=("firewall", "keepalived", "database"))
     for node in ("ha1", "ha2"):
-        out = res[node].stdout + res[node].stderr
-        assert res[node].returncode == 0, out + _logs(lab, node)
+        assert results[node].returncode == 0, results[node].stdout + results[node].stderr + _logs(lab, node)
+    return Paired(site, secrets, init, results)
+
+
+def app_table(lab, name):
+    """A fresh table itv.<name> on both nodes (each test writes to its own table)."""
+    sql(lab, "ha1", "CREATE DATABASE IF NOT EXISTS itv; CREATE TABLE IF NOT EXISTS itv.%s"
+                    " (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40)) ENGINE=InnoDB" % name)
+    wait_same(lab, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'itv'"
+                   " AND table_name = '%s'" % name, expect="1")
+    return "itv." + name
+
+
+def test_full_configure_pairs_empty_nodes_and_opens_3306_to_the_peer_only(lab, paired):
+    site = paired.site
+    assert oct(os.stat(site).st_mode & 0o777) == "0o600"
+    assert paired.secrets["replication_password"] not in paired.init.stdout + paired.init.stderr
+    for node in ("ha1", "ha2"):
+        out = paired.results[node].stdout + paired.results[node].stderr
         assert "database: no data to copy: both sides match" in out, out
         assert "database: replication healthy; a test row reached" in out, out
         assert "configure finished on " + node in out
@@ -137,7 +157,7 @@ def test_full_configure_pairs_empty_nodes_and_opens_3306_to_the_peer_only(lab, s
     assert sql(lab, "ha1", "SELECT @@server_id, @@auto_increment_offset") == "1\t1"
     assert sql(lab, "ha2", "SELECT @@server_id, @@auto_increment_offset") == "2\t2"
     # 3306: the peer gets in (as the seeding account), the client namespace does not
-    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "ha_seed", "-p" + GENERATED["seed_password"],
+    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "ha_seed", "-p" + paired.secrets["seed_password"],
                           "--connect-timeout=3", "-N", "-e", "SELECT 1"], check=False)
     assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr
     out = lab.run("client", ["python3", "-c", "import socket; socket.create_connection(('192.0.2.11', 3306), 3)"],
@@ -148,35 +168,34 @@ def test_full_configure_pairs_empty_nodes_and_opens_3306_to_the_peer_only(lab, s
     assert "No route to host" in out.stderr or "timed out" in out.stderr, out.stderr
 
 
-def test_writes_replicate_both_ways_and_repl_user_cannot_read_app_data(lab, site_dir):
-    sql(lab, "ha1", "CREATE DATABASE itv; CREATE TABLE itv.device (id INT AUTO_INCREMENT PRIMARY KEY,"
-                    " name VARCHAR(40)) ENGINE=InnoDB")
-    wait_same(lab, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'itv'")
-    sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('from-ha1')")
-    sql(lab, "ha2", "INSERT INTO itv.device (name) VALUES ('from-ha2')")
-    wait_same(lab, "SELECT GROUP_CONCAT(name ORDER BY id) FROM itv.device", expect="from-ha1,from-ha2")
-    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "repl", "-p" + GENERATED["replication_password"],
-                          "--connect-timeout=3", "-e", "SELECT * FROM itv.device"], check=False)
+def test_writes_replicate_both_ways_and_repl_user_cannot_read_app_data(lab, paired):
+    table = app_table(lab, "both_ways")
+    sql(lab, "ha1", "INSERT INTO %s (name) VALUES ('from-ha1')" % table)
+    sql(lab, "ha2", "INSERT INTO %s (name) VALUES ('from-ha2')" % table)
+    wait_same(lab, "SELECT GROUP_CONCAT(name ORDER BY id) FROM %s" % table, expect="from-ha1,from-ha2")
+    out = lab.run("ha2", ["mariadb", "-h", "192.0.2.11", "-u", "repl", "-p" + paired.secrets["replication_password"],
+                          "--connect-timeout=3", "-e", "SELECT * FROM %s" % table], check=False)
     assert out.returncode != 0 and "denied" in out.stderr, out.stderr
 
 
-def test_partition_with_writes_on_both_sides_heals_without_duplicate_keys(lab):
+def test_partition_with_writes_on_both_sides_heals_without_duplicate_keys(lab, paired):
+    table = app_table(lab, "partitioned")
     lab.partition()
     try:
         for i in range(20):
-            sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('p1-%d')" % i)
-            sql(lab, "ha2", "INSERT INTO itv.device (name) VALUES ('p2-%d')" % i)
-        assert sql(lab, "ha1", "SELECT COUNT(*) FROM itv.device") == "22"
+            sql(lab, "ha1", "INSERT INTO %s (name) VALUES ('p1-%d')" % (table, i))
+            sql(lab, "ha2", "INSERT INTO %s (name) VALUES ('p2-%d')" % (table, i))
+        assert sql(lab, "ha1", "SELECT COUNT(*) FROM %s" % table) == "20"
     finally:
         lab.heal()
     # connect retry is 10 s: replication resumes by itself
-    wait_same(lab, "SELECT COUNT(*) FROM itv.device", timeout=60, expect="42")
-    assert wait_same(lab, "CHECKSUM TABLE itv.device")
+    wait_same(lab, "SELECT COUNT(*) FROM %s" % table, timeout=60, expect="40")
+    assert wait_same(lab, "CHECKSUM TABLE %s" % table)
     for node in ("ha1", "ha2"):
         assert slave_field(lab, node, "Slave_IO_Running") == "Yes"
         assert slave_field(lab, node, "Slave_SQL_Running") == "Yes"
         assert slave_field(lab, node, "Last_SQL_Error") == ""
-    assert sql(lab, "ha1", "SELECT COUNT(DISTINCT id) FROM itv.device") == "42"
+    assert sql(lab, "ha1", "SELECT COUNT(DISTINCT id) FROM %s" % table) == "40"
 
 
 def _wait_roles(lab, writable, read_only, timeout=20):
@@ -193,7 +212,7 @@ def _wait_roles(lab, writable, read_only, timeout=20):
     raise AssertionError("expected %s writable, %s read-only\n%s" % (writable, read_only, "\n".join(detail)))
 
 
-def test_vip_holder_is_the_only_writable_node_and_status_shows_it(lab, site_dir):
+def test_vip_holder_is_the_only_writable_node_and_status_shows_it(lab, paired):
     first = lab.wait_single_holder("192.0.2.100", timeout=30)
     other = "ha2" if first == "ha1" else "ha1"
     _wait_roles(lab, first, other)
@@ -230,15 +249,18 @@ def test_vip_holder_is_the_only_writable_node_and_status_shows_it(lab, site_dir)
     assert "active (writable)" in row and "holds VIP" in row and row.count("Yes") == 2, text
     row = [l for l in text.splitlines() if l.strip().startswith(other + " ")][0]
     assert "passive (read-only)" in row and row.count("Yes") == 2, text
-    assert GENERATED["replication_password"] not in text and "secrets" not in text
+    assert paired.secrets["replication_password"] not in text and "secrets" not in text
     shown = lab.exec_python_onsite(holder, ["status", "--show-secrets"]).stdout
-    assert "seed_password = " + GENERATED["seed_password"] in shown
+    assert "seed_password = " + paired.secrets["seed_password"] in shown
 
 
-def test_second_configure_changes_nothing(lab, site_dir):
-    site = str(site_dir / "site.toml")
+def test_second_configure_changes_nothing(lab, paired):
+    site = paired.site
+    table = app_table(lab, "untouched")
+    sql(lab, "ha1", "INSERT INTO %s (name) VALUES ('kept')" % table)
+    wait_same(lab, "SELECT COUNT(*) FROM %s" % table, expect="1")
+    before = {n: sql(lab, n, "CHECKSUM TABLE %s" % table) for n in ("ha1", "ha2")}
     pids = {n: lab.run(n, ["cat", "/run/hb-lab/mariadb.pid"]).stdout.strip() for n in ("ha1", "ha2")}
-    gtid = {n: sql(lab, n, "SELECT @@gtid_binlog_pos") for n in ("ha1", "ha2")}
     res = configure_both(lab, site, only=("firewall", "keepalived", "database"))
     for node in ("ha1", "ha2"):
         out = res[node].stdout + res[node].stderr
@@ -246,8 +268,8 @@ def test_second_configure_changes_nothing(lab, site_dir):
         assert "database: already configured, nothing changed" in out, out
         assert "firewall: already configured, nothing changed" in out, out
         assert lab.run(node, ["cat", "/run/hb-lab/mariadb.pid"]).stdout.strip() == pids[node]
-    # only the canary rows were written (one per node per run), nothing else
-    assert sql(lab, "ha1", "SELECT COUNT(*) FROM itv.device") == "42"
+    # only the canary rows were written (one per node per run), no app data
+    assert {n: sql(lab, n, "CHECKSUM TABLE %s" % table) for n in ("ha1", "ha2")} == before
 
 
 def test_data_on_one_node_is_seeded_to_the_other(make_lab, tmp_path):
@@ -277,7 +299,7 @@ def test_different_data_is_refused_nothing_changes_then_seed_from(make_lab, tmp_
     res = configure_both(lab, site)
     for node in ("ha1", "ha2"):
         out = res[node].stdout + res[node].stderr
-        assert res[node].returncode == 4, out
+        assert res[node].returncode == errors.REFUSED, out
         assert "both nodes hold application data and it differs; nothing was changed" in out
         assert "itv.device: contents differ" in out
         assert "--seed-from NODE" in out
@@ -312,13 +334,13 @@ def test_bad_input_is_refused_and_changes_nothing(make_lab, tmp_path):
     no_secrets.write_text(SITE.split("[secrets]")[0])
     os.chmod(str(no_secrets), 0o600)
     out = lab.exec_python_onsite("ha1", ["configure", "--site", str(no_secrets), "--only", "database"])
-    assert out.returncode == 1
+    assert out.returncode == errors.BAD_INPUT
     assert "no shared replication secret: the site file has no [secrets] replication_password" in out.stderr
     assert "or pass --peer-secret" in out.stderr
     site = write_site(tmp_path)
     out = lab.exec_python_onsite("ha1", ["configure", "--site", site, "--only", "database",
                                          "--seed-from", "ha3"])
-    assert out.returncode == 1
+    assert out.returncode == errors.BAD_INPUT
     assert "--seed-from ha3 is not a node of this site (nodes: ha1, ha2)" in out.stderr
     out = lab.exec_python_onsite("ha1", ["--lang", "zh_CN", "configure", "--site", site, "--only",
                                          "database", "--seed-from", "ha3"])
@@ -328,7 +350,7 @@ def test_bad_input_is_refused_and_changes_nothing(make_lab, tmp_path):
     old = lab.path("ha1", "/etc/my.cnf.d/server.cnf")
     old.write_text("[mysqld]\nslave-skip-errors=all\nreplicate-do-db=itv\n")
     out = lab.exec_python_onsite("ha1", ["configure", "--site", site, "--only", "database"])
-    assert out.returncode == 2
+    assert out.returncode == errors.BAD_INPUT
     assert "settings that lose or skip replicated data; nothing was changed" in out.stderr
     assert "/etc/my.cnf.d/server.cnf: slave-skip-errors=all" in out.stderr
     assert "/etc/my.cnf.d/server.cnf: replicate-do-db=itv" in out.stderr

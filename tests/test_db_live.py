@@ -1,4 +1,4 @@
-"""onsite.db_setup against two real MariaDB servers on 127.0.0.1 (different ports/datadirs).
+"""onsite.db.pairing against two real MariaDB servers on 127.0.0.1 (different ports/datadirs).
 
 These prove the replication logic itself; tests/test_db_lab.py repeats the field procedure in
 the namespace lab (separate hosts, firewall, the CLI).
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from onsite import db_render, db_setup, db_secrets
-from onsite.errors import OnsiteError
+from onsite.db import render as db_render
+from onsite.db import pairing as db_pairing
+from onsite.db import secrets as db_secrets
+from onsite.core.errors import OnsiteError
 from tests.db_servers import MariaServer
 
 pytestmark = pytest.mark.skipif(shutil.which("mariadbd") is None, reason="mariadbd not installed")
@@ -66,10 +68,10 @@ class Node:
                                   peer_name=peer.name, peer_address="127.0.0.1",
                                   port=self.server.port, schemas=("itv",),
                                   passive=self.index == 1, peer_port=peer.server.port)
-        return db_setup.DbContext(plan=plan, root=str(self.root), cnf_dir=str(self.server.cnf_dir),
+        return db_pairing.DbContext(plan=plan, root=str(self.root), cnf_dir=str(self.server.cnf_dir),
                                   socket=self.server.socket,
-                                  repl_password=db_setup.derive_password(SECRET, "replication"),
-                                  seed_password=db_setup.derive_password(SECRET, "seed"),
+                                  repl_password=db_secrets.derive_password(SECRET, "replication"),
+                                  seed_password=db_secrets.derive_password(SECRET, "seed"),
                                   seed_from=seed_from, peer_timeout=peer_timeout,
                                   verify_timeout=20, service=self.service, out=self.lines.append)
 
@@ -100,7 +102,7 @@ def run_both(ha1, ha2, kw=None):
 
     def go(node, peer):
         try:
-            results[node.name] = db_setup.configure(node.ctx(peer, **(kw or {}).get(node.name, {})))
+            results[node.name] = db_pairing.configure(node.ctx(peer, **(kw or {}).get(node.name, {})))
         except OnsiteError as exc:
             results[node.name] = exc
 
@@ -177,7 +179,7 @@ def test_empty_empty_then_writes_both_ways_and_rerun_changes_nothing(nodes):
     ids2 = ha1.sql("SELECT id FROM itv.device WHERE name LIKE 'b%'").split()
     assert all(int(i) % 2 == 1 for i in ids1) and all(int(i) % 2 == 0 for i in ids2)
     # replication user cannot read application data
-    repl_pw = db_setup.derive_password(SECRET, "replication")
+    repl_pw = db_secrets.derive_password(SECRET, "replication")
     out = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{ha2.server.port}",
                           "-urepl", f"-p{repl_pw}", "-e", "SELECT * FROM itv.device"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -186,7 +188,7 @@ def test_empty_empty_then_writes_both_ways_and_rerun_changes_nothing(nodes):
     pid1, mtime = ha1.server.pid, os.stat(ha1.server.cnf_dir / "ha-replication.cnf").st_mtime
     restarts = ha1.service.restarts
     ha1.lines.clear()
-    again = db_setup.configure(ha1.ctx(ha2))
+    again = db_pairing.configure(ha1.ctx(ha2))
     assert again["changed"] == []
     assert "database: no changes" in ha1.lines
     assert ha1.service.restarts == restarts and ha1.server.pid == pid1
@@ -229,14 +231,14 @@ def test_different_data_is_refused_and_nothing_changes_then_seed_from(nodes):
 
     def on_ha2():
         try:
-            results["ha2"] = db_setup.configure(ha2.ctx(ha1, seed_from="ha1"))
+            results["ha2"] = db_pairing.configure(ha2.ctx(ha1, seed_from="ha1"))
         except OnsiteError as exc:
             results["ha2"] = exc
 
     thread = threading.Thread(target=on_ha2)
     thread.start()
     wait_phase(ha2, ("seeded", "paired"))
-    results["ha1"] = db_setup.configure(ha1.ctx(ha2))
+    results["ha1"] = db_pairing.configure(ha1.ctx(ha2))
     thread.join(60)
     assert results["ha1"]["initial_data"] == "start"
     assert not isinstance(results["ha2"], Exception), results["ha2"].render()
@@ -254,7 +256,7 @@ def test_customer_root_password_is_kept_and_overrides_are_reported(nodes):
             " USING PASSWORD('customer-pw')")
     (ha1.server.cnf_dir / "zz-customer.cnf").write_text("[mysqld]\nauto_increment_offset = 7\n")
     with pytest.raises(OnsiteError) as info:
-        db_setup.configure(ha1.ctx(ha2, peer_timeout=1))
+        db_pairing.configure(ha1.ctx(ha2, peer_timeout=1))
     text = info.value.render("en")
     assert "another option file overrides settings of" in text
     assert "auto_increment_offset: running 7, wanted 1" in text
@@ -267,7 +269,7 @@ def test_customer_root_password_is_kept_and_overrides_are_reported(nodes):
     # remove the override: the node finishes its side and says which peer is missing
     (ha1.server.cnf_dir / "zz-customer.cnf").unlink()
     with pytest.raises(OnsiteError) as info:
-        db_setup.configure(ha1.ctx(ha2, peer_timeout=2))
+        db_pairing.configure(ha1.ctx(ha2, peer_timeout=2))
     assert info.value.reference == "db-peer-not-ready"
     text = info.value.render("en")
     assert "peer ha2 (127.0.0.1) did not answer within 2 s; this node's side is done" in text

@@ -5,7 +5,10 @@ import os
 
 import pytest
 
-from onsite import db_paths, db_secrets, db_setup
+from onsite.db import paths as db_paths
+from onsite.db import secrets as db_secrets
+from onsite.db import pairing as db_pairing
+from onsite.db import server as db_server
 
 A = {"itv": {"device": "111", "user": "222"}}
 B = {"itv": {"device": "999", "user": "222"}}
@@ -22,20 +25,20 @@ B = {"itv": {"device": "999", "user": "222"}}
     (A, A, "ha2", "start"),      # already identical: nothing to copy
 ])
 def test_decide(local, peer, seed_from, expected):
-    assert db_setup.decide(local, peer, "ha1", "ha2", seed_from) == expected
+    assert db_pairing.decide(local, peer, "ha1", "ha2", seed_from) == expected
 
 
 def test_both_nodes_reach_the_same_decision():
     for local, peer in ((A, {}), ({}, A), (A, B), ({}, {})):
-        here = db_setup.decide(local, peer, "ha1", "ha2", None)
-        there = db_setup.decide(peer, local, "ha2", "ha1", None)
+        here = db_pairing.decide(local, peer, "ha1", "ha2", None)
+        there = db_pairing.decide(peer, local, "ha2", "ha1", None)
         assert {"start": "start", "source": "seed", "seed": "source", "refuse": "refuse"}[here] == there
 
 
 def test_differences_name_each_table_and_side():
     local = {"itv": {"device": "1", "only_here": "5"}}
     peer = {"itv": {"device": "2", "only_there": "6"}}
-    assert db_setup.differences(local, peer, "ha1", "ha2") == [
+    assert db_pairing.differences(local, peer, "ha1", "ha2") == [
         "itv.device: contents differ (checksum 1 on ha1, 2 on ha2)",
         "itv.only_here: only on ha1",
         "itv.only_there: only on ha2",
@@ -47,11 +50,11 @@ def test_dump_position_mariadb_and_mysql(tmp_path):
     maria.write_text("-- CHANGE MASTER TO MASTER_USE_GTID=slave_pos;\n"
                      "-- CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000002', MASTER_LOG_POS=342;\n"
                      "-- SET GLOBAL gtid_slave_pos='1-7-3';\n")
-    assert db_setup.dump_position(str(maria)) == ("1-7-3", "mysql-bin.000002", 342)
+    assert db_pairing.dump_position(str(maria)) == ("1-7-3", "mysql-bin.000002", 342)
     mysql = tmp_path / "y.sql"
     mysql.write_text("-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000004', SOURCE_LOG_POS=157;\n"
                      "/* SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'a1b2:1-12'; */\n")
-    assert db_setup.dump_position(str(mysql)) == ("a1b2:1-12", "binlog.000004", 157)
+    assert db_pairing.dump_position(str(mysql)) == ("a1b2:1-12", "binlog.000004", 157)
 
 
 def test_cnf_dir_and_socket_follow_the_includes(tmp_path):
@@ -90,7 +93,7 @@ def test_runbook_options_are_found_outside_our_file(tmp_path):
 
 
 def _site(**database):
-    from onsite import site as site_mod
+    from onsite.site import sitefile as site_mod
     return site_mod.validate({
         "cluster": {"vip": "192.0.2.100/24"},
         "node": [{"name": "ha1", "address": "192.0.2.11", "priority": 150},
@@ -100,7 +103,8 @@ def _site(**database):
 
 
 def test_plan_passive_node_is_the_lower_priority_one():
-    from onsite import site as site_mod, step_database
+    from onsite.site import sitefile as site_mod
+    from onsite.db import step as step_database
     site = _site(schemas=["itv", "extra"])
     one = step_database.plan_for(site, site_mod.Local(site.nodes[0], site.nodes[1], "eth0"))
     two = step_database.plan_for(site, site_mod.Local(site.nodes[1], site.nodes[0], "eth0"))
@@ -108,11 +112,12 @@ def test_plan_passive_node_is_the_lower_priority_one():
     assert (two.index, two.passive, two.peer_address) == (1, True, "192.0.2.11")
 
 
-@pytest.mark.skipif(db_setup.detect_installed() is None, reason="no database server installed")
+@pytest.mark.skipif(db_server.detect_installed() is None, reason="no database server installed")
 def test_flavour_in_site_must_match_the_installed_server():
-    from onsite import site as site_mod, step_database
-    from onsite.errors import OnsiteError
-    installed = db_setup.detect_installed()
+    from onsite.site import sitefile as site_mod
+    from onsite.db import step as step_database
+    from onsite.core.errors import OnsiteError
+    installed = db_server.detect_installed()
     other = "mysql-community" if installed[0] == "mariadb" else "mariadb"
     site = _site(flavour=other)
     with pytest.raises(OnsiteError) as info:
@@ -122,11 +127,11 @@ def test_flavour_in_site_must_match_the_installed_server():
 
 
 def test_server_from_packages():
-    assert db_setup.server_from_packages({("mysql-community-server", "x86_64"): [("0", "8.0.36", "1.el8")],
+    assert db_server.server_from_packages({("mysql-community-server", "x86_64"): [("0", "8.0.36", "1.el8")],
                                           ("mysql-community-libs", "x86_64"): [("0", "8.0.36", "1.el8")]}) \
         == ("mysql", (8, 0, 36))
-    assert db_setup.server_from_packages({("mariadb-server", "x86_64"): [("1", "5.5.68", "1.el7")]}) \
+    assert db_server.server_from_packages({("mariadb-server", "x86_64"): [("1", "5.5.68", "1.el7")]}) \
         == ("mariadb", (5, 5, 68))
-    assert db_setup.server_from_packages({("mariadb-server", "x86_64"): [("3", "10.3.39", "1.module_el8")]}) \
+    assert db_server.server_from_packages({("mariadb-server", "x86_64"): [("3", "10.3.39", "1.module_el8")]}) \
         == ("mariadb", (10, 3, 39))
-    assert db_setup.server_from_packages({("postfix", "x86_64"): [("2", "2.10.1", "9.el7")]}) is None
+    assert db_server.server_from_packages({("postfix", "x86_64"): [("2", "2.10.1", "9.el7")]}) is None

@@ -1,15 +1,17 @@
 """Failover with real keepalived (Debian's 2.2.7) and real firewalld in the lab: one holder,
 the client always gets HTTP 200 from the VIP, nopreempt, idempotent configure, bad sites refused.
 
-Tests in this module share one lab and run in file order (each failover test starts from
-"exactly one holder", whichever node it is)."""
+Tests share two labs per module and pass alone and in any order: refusals run in a lab nobody
+configures (``untouched``); everything else starts from the ``configured`` pair, and each
+failover test first settles it to "exactly one holder", whichever node it is."""
 
 import os
 import time
 
 import pytest
 
-from tests.lab.fixtures import lab  # noqa: F401 (fixture)
+from tests.lab.fixtures import lab, new_lab  # noqa: F401 (fixture)
+from onsite.core import errors  # the exit code table
 
 pytestmark = pytest.mark.lab
 
@@ -35,6 +37,31 @@ port = 8081
 @pytest.fixture(scope="module")
 def site_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("site")
+
+
+@pytest.fixture(scope="module")
+def untouched():
+    """A lab of its own that no test configures: refusals must leave it exactly as it is."""
+    instance = new_lab()
+    try:
+        yield instance.up()
+    finally:
+        instance.down()
+
+
+@pytest.fixture(scope="module")
+def configured(lab, site_dir):
+    """The module's lab with both apps up, configured on ha1 then ha2 (firewall, keepalived);
+    {node: configure's CompletedProcess} plus the state before it under 'before'."""
+    path = site_file(site_dir, "site.toml")
+    for node in lab.nodes:
+        lab.start_app(node)
+    # before configure, firewalld (public zone) blocks the app port from the client
+    out = {"before_http": lab.http_get("http://192.0.2.11:8081/")}
+    for node in lab.nodes:
+        out[node] = configure(lab, node, path)
+        assert out[node].returncode == 0, out[node].stdout + out[node].stderr
+    return out
 
 
 def site_file(site_dir, name, vip="192.0.2.100", ha2="192.0.2.12"):
@@ -99,10 +126,11 @@ def assert_only_holder(lab, node):
     # the client's own address: it answers ARP, and it is not the peer
     ("192.0.2.50", "192.0.2.12", "the VIP 192.0.2.50 already answers ARP from "),
 ])
-def test_bad_site_is_refused_before_any_change(lab, site_dir, vip, ha2, words):
+def test_bad_site_is_refused_before_any_change(untouched, site_dir, vip, ha2, words):
+    lab = untouched
     before = firewall_state(lab, "ha1")
     out = configure(lab, "ha1", site_file(site_dir, "bad.toml", vip=vip, ha2=ha2))
-    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.returncode == errors.BAD_INPUT, out.stdout + out.stderr
     assert words in out.stderr
     assert "nothing was changed" in out.stderr
     if vip == "192.0.2.50":
@@ -114,27 +142,23 @@ def test_bad_site_is_refused_before_any_change(lab, site_dir, vip, ha2, words):
     assert lab.run("ha1", ["systemctl", "is-active", "keepalived"], check=False).returncode == 3
 
 
-def test_refusal_speaks_chinese_too(lab, site_dir):
+def test_refusal_speaks_chinese_too(untouched, site_dir):
+    lab = untouched
     out = lab.exec_python_onsite("ha1", ["configure", "--lang", "zh_CN", "--site",
                                          site_file(site_dir, "bad.toml", ha2="192.0.2.11")])
-    assert out.returncode == 2
+    assert out.returncode == errors.BAD_INPUT
     assert "站点设置有 1 处问题; 未做任何更改" in out.stderr
-    assert "node[1].address: duplicate address 192.0.2.11" in out.stderr
+    assert "node[1].address: 地址 192.0.2.11 重复 (另见 node[0].address)" in out.stderr
 
 
-def test_configure_gives_exactly_one_holder_and_http_200(lab, site_dir):
-    path = site_file(site_dir, "site.toml")
+def test_configure_gives_exactly_one_holder_and_http_200(lab, configured):
+    assert configured["before_http"][0] == 0
     for node in lab.nodes:
-        lab.start_app(node)
-    # before configure, firewalld (public zone) blocks the app port from the client
-    assert lab.http_get("http://192.0.2.11:8081/")[0] == 0
-    for node in lab.nodes:
-        out = configure(lab, node, path)
-        assert out.returncode == 0, out.stdout + out.stderr
+        out = configured[node]
         assert "this host is node %s (%s)" % (node, lab.nodes[node]) in out.stdout
         assert "keepalived: changed" in out.stdout and "firewall: changed" in out.stdout
         assert "started keepalived" in out.stdout
-    holder = lab.wait_single_holder(VIP, timeout=15)
+    holder = settle(lab)
     assert_client_gets(lab, holder)
     conf = lab.path("ha1", "/etc/keepalived/keepalived.conf")
     assert oct(conf.stat().st_mode & 0o777) == "0o600"
@@ -144,8 +168,9 @@ def test_configure_gives_exactly_one_holder_and_http_200(lab, site_dir):
     assert lab.run("ha1", ["systemctl", "is-enabled", "keepalived"]).stdout.strip() == "enabled"
 
 
-def test_second_configure_changes_nothing(lab, site_dir):
+def test_second_configure_changes_nothing(lab, site_dir, configured):
     path = site_file(site_dir, "site.toml")
+    settle(lab)
     before = {}
     for node in lab.nodes:
         before[node] = (lab.run(node, ["cat", "/run/hb-lab/keepalived.pid"]).stdout,
@@ -165,7 +190,8 @@ def test_second_configure_changes_nothing(lab, site_dir):
     assert lab.vip_holder(VIP) == holder
 
 
-def test_firewall_opens_database_port_to_the_peer_only(lab):
+def test_firewall_opens_database_port_to_the_peer_only(lab, configured):
+    settle(lab)
     rules = lab.run("ha1", ["firewall-cmd", "--list-rich-rules"]).stdout
     assert 'source address="192.0.2.12" protocol value="vrrp" accept' in rules
     assert 'source address="192.0.2.12" port port="3306" protocol="tcp" accept' in rules
@@ -182,7 +208,7 @@ def test_firewall_opens_database_port_to_the_peer_only(lab):
         lab.kill_app("ha1", port=3306)
 
 
-def test_app_death_moves_vip_and_its_return_does_not_move_it_back(lab):
+def test_app_death_moves_vip_and_its_return_does_not_move_it_back(lab, configured):
     old = settle(lab)
     new = other(old)
     hook = "#!/bin/sh\necho \"$@\" >> /var/lib/ha-installer/hook.log\n"
@@ -207,7 +233,7 @@ def test_app_death_moves_vip_and_its_return_does_not_move_it_back(lab):
         lab.path(node, "/etc/keepalived/ha-bundle/notify.d/10-test").unlink()
 
 
-def test_stopping_keepalived_moves_vip(lab):
+def test_stopping_keepalived_moves_vip(lab, configured):
     old = settle(lab)
     lab.run(old, ["systemctl", "stop", "keepalived"])
     lab.wait_single_holder(VIP, timeout=10, not_node=old)
@@ -219,7 +245,7 @@ def test_stopping_keepalived_moves_vip(lab):
     assert_only_holder(lab, other(old))
 
 
-def test_link_down_moves_vip(lab):
+def test_link_down_moves_vip(lab, configured):
     old = settle(lab)
     lab.link_down(old)
     try:
@@ -231,7 +257,7 @@ def test_link_down_moves_vip(lab):
     assert_only_holder(lab, other(old))
 
 
-def test_blocked_vrrp_splits_then_converges_when_unblocked(lab):
+def test_blocked_vrrp_splits_then_converges_when_unblocked(lab, configured):
     settle(lab)
     lab.block_vrrp()
     try:

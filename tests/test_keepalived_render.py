@@ -12,7 +12,8 @@ from tests.lab import KEEPALIVED_2020
 from tests.lab.fixtures import make_lab  # noqa: F401 (fixture)
 from tests.site_util import NODES, cluster
 
-from onsite import keepalived, site
+from onsite.failover import keepalived
+from onsite.site import sitefile as site
 
 GOLDEN = Path(__file__).parent / "golden" / "keepalived"
 # The keyword list: every bold word (\fB...) of keepalived 2.0.20's own keepalived.conf(5),
@@ -112,8 +113,9 @@ def test_every_keyword_is_known_to_keepalived_2020(case):
 
 VALIDATE = """
 import sys
-from onsite import keepalived, step_keepalived
-from onsite.errors import OnsiteError
+from onsite.failover import keepalived
+from onsite.failover import keepalived_step as step_keepalived
+from onsite.core.errors import OnsiteError
 conf = sys.stdin.read()
 files = {keepalived.CHECK_SCRIPT: ("#!/bin/sh\\nexit 0\\n", 0o700), keepalived.NOTIFY_SCRIPT: ("#!/bin/sh\\nexit 0\\n", 0o700)}
 try:

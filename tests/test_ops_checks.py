@@ -9,15 +9,18 @@ import os
 import socket
 import tarfile
 
-from onsite import checks, cmd_collect, cmd_preflight, messages, ports
-from onsite.checks import FAIL, PASS, WARN
+from onsite.core import checks
+from onsite.ops import collect as cmd_collect
+from onsite.ops import preflight as cmd_preflight
+from onsite.core import messages
+from onsite.host import ports
+from onsite.core.checks import FAIL, PASS, WARN
 
 
 def ctx(tmp_path, **extra):
-    base = {"site": None, "local": None, "lock": None, "root": "/", "datadir": str(tmp_path / "mysql"),
-            "selinuxfs": str(tmp_path / "selinux"), "installed": lambda: {}}
+    base = {"datadir": str(tmp_path / "mysql"), "selinuxfs": str(tmp_path / "selinux")}
     base.update(extra)
-    return base
+    return cmd_preflight.make_context(**base)
 
 
 def selinuxfs(tmp_path, enforce, connect_any=None):
@@ -119,7 +122,7 @@ def test_ports_names_the_listening_process():
     assert ports.listeners(port) == []
 
 
-def test_table_shows_fix_under_each_failure_and_aligns_chinese():
+def test_table_shows_fix_under_each_failure_and_aligns_chinese(monkeypatch):
     results = [checks.result("root", PASS, "running as root"),
                checks.result("vip-free", FAIL, "the VIP is used\n  by 1.2.3.4", "choose another")]
     table = checks.render_table(results).splitlines()
@@ -128,11 +131,8 @@ def test_table_shows_fix_under_each_failure_and_aligns_chinese():
     assert table[2].startswith("FAIL    vip-free  the VIP is used")
     assert table[3] == " " * 18 + "  by 1.2.3.4"
     assert table[4] == " " * 18 + "-> fix: choose another"
-    messages.set_lang("zh_CN")
-    try:
-        zh = checks.render_table(results).splitlines()
-    finally:
-        messages.set_lang(None)
+    monkeypatch.setattr(messages, "current_lang", lambda environ=None: "zh_CN")
+    zh = checks.render_table(results).splitlines()
     assert zh[1].startswith("通过  root")        # two CJK characters fill the 4-column status
     assert zh[4].endswith("-> 处理: choose another")
 
@@ -157,8 +157,8 @@ def test_collect_masks_assignments_and_known_values_and_detects_a_leak(tmp_path)
 def test_every_new_module_is_python36_clean(py36):
     import subprocess
     from tests.conftest import STUBS
-    code = ("import onsite.cmd_preflight, onsite.cmd_verify, onsite.cmd_status, onsite.cmd_collect, "
-            "onsite.checks, onsite.ports; print('ok')")
+    code = ("import onsite.ops.preflight, onsite.ops.verify, onsite.ops.status, onsite.ops.collect, "
+            "onsite.core.checks, onsite.host.ports; print('ok')")
     out = subprocess.run([py36, "-c", code], env=dict(os.environ, PYTHONPATH=str(STUBS)),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert out.stdout.strip() == "ok", out.stdout
@@ -192,10 +192,10 @@ def _dated_server(offset):
 
 
 def _skew_ctx(port):
-    from onsite import site as site_mod
+    from onsite.site import sitefile as site_mod
     site = site_mod.validate({"cluster": {"vip": "127.0.0.100/8"}, "app": {"port": port},
                               "node": [{"name": "ha1", "address": "127.0.0.2"}, {"name": "ha2", "address": "127.0.0.1"}]})
-    return {"site": site, "local": site_mod.Local(site.nodes[0], site.nodes[1], "lo")}
+    return cmd_preflight.make_context(site=site, local=site_mod.Local(site.nodes[0], site.nodes[1], "lo"))
 
 
 def test_clock_skew_from_the_peers_http_date_when_clockdiff_is_missing(monkeypatch):

@@ -8,13 +8,13 @@ nothing: every node-private file (bytes and mode), addresses, nft ruleset, firew
 permanent config and the process list are identical before and after.
 """
 
-import hashlib
 import json
-import os
 
 import pytest
 
+from tests.lab.snapshot import node_state
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
+from onsite.core import errors  # the exit code table
 
 pytestmark = pytest.mark.lab
 
@@ -60,36 +60,15 @@ def preflight(lab, env, node, *args, payload="good"):
     return lab.exec_python_onsite(node, ["preflight"] + list(args), env={"HA_INSTALLER_PAYLOAD": env[payload]})
 
 
-def snapshot(lab, node):
-    """Everything preflight could touch on node, as comparable text."""
-    files = []
-    top = lab.base / node / "fs"
-    for dirpath, dirnames, filenames in os.walk(str(top)):
-        dirnames.sort()
-        for name in sorted(filenames) + dirnames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            digest = ""
-            if os.path.isfile(path) and not os.path.islink(path):
-                with open(path, "rb") as handle:
-                    digest = hashlib.sha256(handle.read()).hexdigest()
-            files.append("%s %o %s" % (os.path.relpath(path, str(top)), st.st_mode, digest))
-    cmds = [["ip", "-o", "addr"], ["nft", "list", "ruleset"], ["firewall-cmd", "--list-all"],
-            ["firewall-cmd", "--permanent", "--list-all"], ["ps", "-eo", "pid,args"]]
-    outs = [lab.run(node, c, check=False).stdout for c in cmds]
-    outs[-1] = "\n".join(l for l in outs[-1].splitlines() if "ps -eo" not in l)   # ps itself
-    return "\n".join(files + outs)
-
-
 def row(text, name):
     return [l for l in text.splitlines() if l.split()[1:2] == [name]][0]
 
 
 def test_good_site_passes_and_changes_nothing(lab, env):
     site = write_site(env["base"] / "good.toml")
-    before = snapshot(lab, "ha1")
+    before = node_state(lab, "ha1")
     out = preflight(lab, env, "ha1", "--site", site)
-    assert snapshot(lab, "ha1") == before
+    assert node_state(lab, "ha1") == before
     text = out.stdout
     assert out.returncode == 0, text + out.stderr
     for name in ("root", "os-arch", "node", "interface", "vip-subnet", "vip-free", "peer", "clock",
@@ -121,12 +100,12 @@ def test_vip_in_use_by_a_foreign_device_fails_and_changes_nothing(lab, env):
     site = write_site(env["base"] / "good.toml")
     lab.run("client", ["ip", "addr", "add", "192.0.2.100/24", "dev", "eth0"])
     try:
-        before = snapshot(lab, "ha1")
+        before = node_state(lab, "ha1")
         out = preflight(lab, env, "ha1", "--site", site)
-        assert snapshot(lab, "ha1") == before
+        assert node_state(lab, "ha1") == before
     finally:
         lab.run("client", ["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"])
-    assert out.returncode == 1
+    assert out.returncode == errors.CHECKS_FAILED
     line = row(out.stdout, "vip-free")
     assert line.startswith("FAIL") and "the VIP 192.0.2.100 already answers ARP from" in line
     assert "which is not the peer 192.0.2.12" in line
@@ -140,13 +119,13 @@ def test_vip_outside_the_nodes_real_subnet_fails(lab, env):
         lab.run(node, ["ip", "addr", "add", "198.51.100.%d/28" % last, "dev", "eth0"])
     try:
         site = write_site(env["base"] / "subnet.toml", vip="198.51.100.100/24", a1="198.51.100.11", a2="198.51.100.12")
-        before = snapshot(lab, "ha1")
+        before = node_state(lab, "ha1")
         out = preflight(lab, env, "ha1", "--site", site)
-        assert snapshot(lab, "ha1") == before
+        assert node_state(lab, "ha1") == before
     finally:
         for node, last in (("ha1", 11), ("ha2", 12)):
             lab.run(node, ["ip", "addr", "del", "198.51.100.%d/28" % last, "dev", "eth0"])
-    assert out.returncode == 1
+    assert out.returncode == errors.CHECKS_FAILED
     line = row(out.stdout, "vip-subnet")
     assert line.startswith("FAIL")
     assert "VIP 198.51.100.100 is outside this node's subnet 198.51.100.0/28 on eth0" in line
@@ -155,10 +134,10 @@ def test_vip_outside_the_nodes_real_subnet_fails(lab, env):
 
 def test_wrong_os_fails_and_changes_nothing(lab, env):
     site = write_site(env["base"] / "good.toml")
-    before = snapshot(lab, "ha1")
+    before = node_state(lab, "ha1")
     out = preflight(lab, env, "ha1", "--site", site, payload="el8")
-    assert snapshot(lab, "ha1") == before
-    assert out.returncode == 1
+    assert node_state(lab, "ha1") == before
+    assert out.returncode == errors.CHECKS_FAILED
     line = row(out.stdout, "os-arch")
     assert line.startswith("FAIL") and "but this bundle is for rhel/centos 8 x86_64" in line
     assert "use the installer built for" in out.stdout
@@ -166,10 +145,10 @@ def test_wrong_os_fails_and_changes_nothing(lab, env):
 
 def test_missing_interface_fails_and_changes_nothing(lab, env):
     site = write_site(env["base"] / "iface.toml", iface='interface = "eth9"')
-    before = snapshot(lab, "ha1")
+    before = node_state(lab, "ha1")
     out = preflight(lab, env, "ha1", "--site", site)
-    assert snapshot(lab, "ha1") == before
-    assert out.returncode == 1
+    assert node_state(lab, "ha1") == before
+    assert out.returncode == errors.CHECKS_FAILED
     line = row(out.stdout, "node")
     assert line.startswith("FAIL") and "interface eth9 (cluster.interface) does not exist on this host" in line
     assert "set cluster.interface to the interface that holds 192.0.2.11" in out.stdout
@@ -178,7 +157,7 @@ def test_missing_interface_fails_and_changes_nothing(lab, env):
 def test_not_a_node_of_this_site(lab, env):
     site = write_site(env["base"] / "other.toml", a1="192.0.2.21", a2="192.0.2.22")
     out = preflight(lab, env, "ha1", "--site", site)
-    assert out.returncode == 1
+    assert out.returncode == errors.CHECKS_FAILED
     assert row(out.stdout, "node").startswith("FAIL")
     assert "this host has none of the node addresses (192.0.2.21, 192.0.2.22)" in out.stdout
 
@@ -190,7 +169,7 @@ def test_a_stranger_on_the_database_port_fails(lab, env):
         out = preflight(lab, env, "ha1", "--site", site)
     finally:
         lab.kill_app("ha1", port=3306)
-    assert out.returncode == 1
+    assert out.returncode == errors.CHECKS_FAILED
     line = row(out.stdout, "port-3306")
     assert line.startswith("FAIL") and "port 3306/tcp (database) is held by python3 (pid" in line
     assert "stop that program or move it to another port; database needs 3306/tcp" in out.stdout
@@ -200,7 +179,7 @@ def test_a_bad_site_file_is_refused_by_key_before_any_check(lab, env):
     path = env["base"] / "bad.toml"
     path.write_text('[cluster]\nvip = "192.0.2.100"\n[[node]]\nname = "ha1"\naddress = "192.0.2.11"\n')
     out = preflight(lab, env, "ha1", "--site", str(path))
-    assert out.returncode == 2
+    assert out.returncode == errors.BAD_INPUT
     assert "cluster.vip: needs the prefix length" in out.stderr
     assert "node: exactly two [[node]] entries are needed, found 1" in out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""

@@ -462,6 +462,9 @@ def test_inspect_reads_header_lock_and_packages_without_running(built):
     assert len(info["packages"]) == len(bundle.locked_rpms(lock))
     assert info["bootstrap"] == lock["bootstrap"]
     assert "onsite/cli.py" in info["members"]
+    # every onsite module, subpackages included, travels in the payload
+    for path in (REPO_ROOT / "stubs" / "onsite").rglob("*.py"):
+        assert "onsite/" + path.relative_to(REPO_ROOT / "stubs" / "onsite").as_posix() in info["members"]
 
 
 def test_cli_inspect_and_verify(built, tmp_path):

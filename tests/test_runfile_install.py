@@ -16,6 +16,7 @@ import pytest
 
 from builder import bundle
 from tests.runfile_helpers import demo_baseline, new_rpm_root, rpm_q, run_sh, stage_demo
+from onsite.core import errors  # the exit code table
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +124,7 @@ def test_install_on_a_terminal_asks_first_and_no_changes_nothing(demo, baseline_
     finally:
         os.close(master)
         os.close(slave)
-    assert proc.returncode == 1
+    assert proc.returncode == errors.REFUSED
     assert "packages onto this host? [y/N]" in stdout
     assert "not confirmed: nothing was changed" in stderr
     assert qa(baseline_root) == before
@@ -132,7 +133,7 @@ def test_install_on_a_terminal_asks_first_and_no_changes_nothing(demo, baseline_
 def test_wrong_os_is_refused_and_changes_nothing(demo, tmp_path):
     root = new_rpm_root(tmp_path / "deb", os_id="debian", version_id="12")
     out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root))
-    assert out.returncode == 1
+    assert out.returncode == errors.BAD_INPUT
     assert "this host runs debian 12, but this bundle is for centos/rhel/rocky/almalinux/ol 7 x86_64" in out.stderr
     assert qa(root) == []
     assert not (root / "var/lib/ha-installer").exists()
@@ -141,7 +142,7 @@ def test_wrong_os_is_refused_and_changes_nothing(demo, tmp_path):
 def test_missing_dependencies_are_reported_in_plain_words_and_nothing_changes(demo, tmp_path):
     root = new_rpm_root(tmp_path / "empty")  # no baseline at all: bash, systemd, ... are missing
     out = run_sh("dash", demo["run"], "--accept", "--", "install", "--root", str(root))
-    assert out.returncode == 1
+    assert out.returncode == errors.BAD_INPUT
     assert "which neither this host nor the bundle provides" in out.stdout
     assert "the packages cannot be installed as they are; nothing was changed" in out.stderr
     assert "Alien" not in out.stdout
@@ -157,7 +158,7 @@ def test_preflight_passes_on_the_baseline_and_fails_on_the_wrong_os(demo, baseli
     assert "preflight passed" in ok.stdout
     deb = new_rpm_root(tmp_path / "deb", os_id="debian", version_id="12")
     bad = run_sh("dash", demo["run"], "-q", "--", "preflight", "--root", str(deb))
-    assert bad.returncode == 1
+    assert bad.returncode == errors.CHECKS_FAILED
     assert re.search(r"^FAIL +os-arch +this host runs debian 12", bad.stdout, re.M), bad.stdout
     assert "preflight found" in bad.stdout
 
@@ -221,9 +222,9 @@ def test_bootstrap_and_install_skip_what_a_newer_host_already_has(demo, baseline
 
 
 def test_onsite_vermin_clean():
-    out = subprocess.run(["vermin", "-q", "--no-tips", "--violations", "-t=3.6-", "stubs/onsite/cmd_install.py",
-                          "stubs/onsite/cmd_preflight.py", "stubs/onsite/cmd_status.py", "stubs/onsite/rpmdb.py",
-                          "stubs/onsite/payload.py", "stubs/onsite/target.py", "stubs/onsite/logfile.py"],
+    out = subprocess.run(["vermin", "-q", "--no-tips", "--violations", "-t=3.6-", "stubs/onsite/ops/install.py",
+                          "stubs/onsite/ops/preflight.py", "stubs/onsite/ops/status.py", "stubs/onsite/host/rpmdb.py",
+                          "stubs/onsite/core/payload.py", "stubs/onsite/host/target.py", "stubs/onsite/core/logfile.py"],
                          cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, universal_newlines=True)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout
@@ -239,7 +240,7 @@ def test_vercmp_agrees_with_rpm(a, b):
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stubs"))
-    from onsite import rpmdb
+    from onsite.host import rpmdb
 
     out = subprocess.run(["rpm", "--eval", f'%{{lua: print(rpm.vercmp("{a}", "{b}"))}}'],
                          stdout=subprocess.PIPE, universal_newlines=True, check=True)

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import STUBS
 
-from onsite import site  # noqa: E402  (stubs/ is on sys.path via conftest)
-from onsite.errors import OnsiteError
+from onsite.site import sitefile as site  # noqa: E402  (stubs/ is on sys.path via conftest)
+from onsite.core.errors import OnsiteError
 from tests.site_util import APP, NODES, cluster
 
 EXAMPLE = STUBS / "site.example.toml"
@@ -162,7 +162,7 @@ def test_zh_cn_message(tmp_path):
 def test_parser_runs_on_python36(py36, onsite_env, tmp_path):
     """The vendored tomli and site.py on the target's Python 3.6."""
     bad = write(tmp_path, GOOD.replace("vrid = 51", "vrid = 51\nvipp = 1"))
-    code = ("import sys\nfrom onsite import site\nfrom onsite.errors import OnsiteError\n"
+    code = ("import sys\nfrom onsite.site import sitefile as site\nfrom onsite.core.errors import OnsiteError\n"
             "s = site.validate(site.load_file(sys.argv[1]))\nprint(s.cluster.vip, s.nodes[1].name)\n"
             "try:\n    site.validate(site.load_file(sys.argv[2]))\n"
             "except OnsiteError as e:\n    print(e.render('en'))\n")

@@ -10,7 +10,6 @@ Two layers:
   in-process: only OnsiteError ever escapes, and every problem line starts with a key name.
 """
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 import os
 import re
@@ -20,11 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onsite import site as site_mod
+from onsite.site import sitefile as site_mod
 from onsite._vendor import tomli
-from onsite.errors import OnsiteError
+from onsite.core.errors import OnsiteError
+from tests.lab.snapshot import node_state
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
 from tests.site_util import APP, NODES, cluster
+from onsite.core import errors  # the exit code table
 
 GOOD = "version = 1\n" + cluster() + NODES + APP + '[database]\nschemas = ["itv"]\n'
 
@@ -138,28 +139,7 @@ def test_bad_site_file_in_process(tmp_path, name, text, words):
     rendered = info.value.render()
     for word in words:
         assert word in rendered, rendered
-    assert info.value.exit_code == 2
-
-
-def _snapshot(lab, node):
-    files = []
-    top = str(lab.base / node / "fs")
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames.sort()
-        for name in sorted(filenames) + dirnames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            digest = ""
-            if os.path.isfile(path) and not os.path.islink(path):
-                with open(path, "rb") as handle:
-                    digest = hashlib.sha256(handle.read()).hexdigest()
-            files.append("%s %o %s" % (os.path.relpath(path, top), st.st_mode, digest))
-    outs = [lab.run(node, c, check=False).stdout for c in
-            (["ip", "-o", "addr"], ["nft", "list", "ruleset"], ["firewall-cmd", "--list-all"],
-             ["firewall-cmd", "--permanent", "--list-all"])]
-    procs = lab.run(node, ["ps", "-eo", "pid,args"]).stdout
-    outs.append("\n".join(l for l in procs.splitlines() if "ps -eo" not in l))
-    return "\n".join(files + outs)
+    assert info.value.exit_code == errors.BAD_INPUT
 
 
 @pytest.mark.lab
@@ -167,7 +147,7 @@ def test_every_bad_site_file_is_refused_by_the_cli_and_changes_nothing(lab, tmp_
     """configure (which would change the node) and preflight, for every bad file, on a lab
     node: exit 2, the key named on stderr, no traceback, nothing on stdout from configure, and
     the node unchanged at the end."""
-    before = _snapshot(lab, "ha1")
+    before = node_state(lab, "ha1")
     cases = [(n, t, 0o600, w) for n, t, w in CASES] + SPECIAL
     cases.append(("not-found", None, None, ["site file", "not found", "--site"]))
     runs = []
@@ -181,7 +161,7 @@ def test_every_bad_site_file_is_refused_by_the_cli_and_changes_nothing(lab, tmp_
         name, command, path, words = run
         out = lab.exec_python_onsite("ha1", [command, "--site", path], timeout=60)
         problems = []
-        if out.returncode != 2:
+        if out.returncode != errors.BAD_INPUT:
             problems.append("exit %d" % out.returncode)
         if "Traceback" in out.stderr or "Traceback" in out.stdout:
             problems.append("traceback")
@@ -197,7 +177,7 @@ def test_every_bad_site_file_is_refused_by_the_cli_and_changes_nothing(lab, tmp_
     with ThreadPoolExecutor(max_workers=3) as pool:
         failures = [f for f in pool.map(one, runs) if f]
     assert not failures, "\n".join(failures)
-    assert _snapshot(lab, "ha1") == before
+    assert node_state(lab, "ha1") == before
 
 
 # --- hypothesis: random structures through validate() ---------------------------------------

@@ -14,6 +14,7 @@ import pytest
 
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
 from tests.test_db_lab import _logs, configure_both, sql, write_site
+from onsite.core import errors  # the exit code table
 
 pytestmark = pytest.mark.lab
 
@@ -136,7 +137,7 @@ def test_verify_fails_clearly_when_replication_is_stopped_on_the_peer(lab, pair)
         out = verify(lab, "ha1", pair, "--timeout", "8")
     finally:
         sql(lab, "ha2", "START SLAVE")
-    assert out.returncode == 1
+    assert out.returncode == errors.CHECKS_FAILED
     line = row(out.stdout, "replication-peer")
     assert line.startswith("FAIL") and "ha1 -> ha2: replication on ha2 is not healthy" in line
     assert "Slave_IO_Running = No" in line
@@ -152,7 +153,7 @@ def test_verify_waits_for_the_peer_database_and_names_it(lab, pair):
     finally:
         lab.run("ha2", ["systemctl", "start", "mariadb"], timeout=90)
     doc = json.loads(out.stdout)
-    assert out.returncode == 1 and doc["ok"] is False
+    assert out.returncode == errors.CHECKS_FAILED and doc["ok"] is False
     bad = {c["name"]: c for c in doc["checks"] if c["status"] == "FAIL"}
     assert bad["replication-peer"]["side"] == "peer"
     assert "cannot log in to the database on ha2 (ha_seed@192.0.2.12:3306)" in bad["replication-peer"]["text"]
@@ -170,7 +171,7 @@ def test_verify_fails_clearly_when_the_app_is_down_everywhere(lab, pair):
         for node in ("ha1", "ha2"):
             lab.start_app(node)
         lab.wait_single_holder(VIP, timeout=30)
-    assert out.returncode == 1
+    assert out.returncode == errors.CHECKS_FAILED
     assert row(out.stdout, "app-via-vip").startswith("FAIL")
     assert "the app does not answer through the VIP: tcp://192.0.2.100:8081" in out.stdout
     assert "no node holds the VIP 192.0.2.100" in out.stdout
@@ -185,7 +186,7 @@ def test_verify_lists_a_missing_firewall_rule(lab, pair):
         out = verify(lab, "ha1", pair, "--timeout", "30")
     finally:
         lab.run("ha1", ["firewall-cmd", "--zone=" + zone, "--add-rich-rule=" + rule])
-    assert out.returncode == 1
+    assert out.returncode == errors.CHECKS_FAILED
     assert row(out.stdout, "firewall").startswith("FAIL")
     assert "firewall rules missing on ha1:" in out.stdout
     assert "firewalld runtime zone {}: {}".format(zone, rule) in out.stdout

@@ -1,0 +1,2 @@
+"""One thin module per subcommand: arguments -> ops -> output -> exit code. Commands never
+import commands."""

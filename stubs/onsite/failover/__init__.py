@@ -1,0 +1,1 @@
+"""keepalived and the firewall: pure renderers and their configure steps."""

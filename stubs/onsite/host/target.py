@@ -1,0 +1,55 @@
+"""Is this host (or the --root tree) the OS and arch the bundle was built for?
+
+Reads <root>/etc/os-release (ID, ID_LIKE, VERSION_ID) and the machine arch, and compares
+them with the lock's target (os_ids, os_major, basearch).
+"""
+
+import os
+import platform
+import shlex
+
+from onsite.core.errors import BAD_INPUT, OnsiteError
+
+
+def os_release(root="/"):
+    """key -> value from <root>/etc/os-release (shell-quoted values unquoted)."""
+    path = os.path.join(root, "etc/os-release")
+    values = {}
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, _, raw = line.partition("=")
+            try:
+                parts = shlex.split(raw)
+            except ValueError:
+                parts = [raw]
+            values[key] = parts[0] if parts else ""
+    return values
+
+
+def describe_want(target):
+    return "{} {} {}".format("/".join(target.get("os_ids") or []), target.get("os_major"),
+                             target.get("basearch"))
+
+
+def check(lock, root="/"):
+    """Raise OnsiteError unless the OS and arch match the bundle target; return a description."""
+    target = lock.get("target") or {}
+    want = describe_want(target)
+    path = os.path.join(root, "etc/os-release")
+    try:
+        rel = os_release(root)
+    except OSError:
+        raise OnsiteError("os-release-missing", {"path": path, "want": want}, exit_code=BAD_INPUT)
+    ids = [rel.get("ID", "")] + rel.get("ID_LIKE", "").split()
+    major = rel.get("VERSION_ID", "").split(".")[0]
+    have = "{} {}".format(rel.get("ID", "?"), rel.get("VERSION_ID", "?"))
+    wanted_ids = set(target.get("os_ids") or [])
+    if not wanted_ids.intersection(ids) or major != str(target.get("os_major")):
+        raise OnsiteError("wrong-os", {"have": have, "want": want}, exit_code=BAD_INPUT)
+    machine = platform.machine()
+    if target.get("basearch") not in (machine, "noarch"):
+        raise OnsiteError("wrong-arch", {"have": machine, "want": target.get("basearch")}, exit_code=BAD_INPUT)
+    return "{} ({})".format(have, machine)

@@ -1,0 +1,185 @@
+"""``install``: preflight -> packages -> configure (firewall, keepalived, database) -> verify.
+
+Each step is journalled before and after it runs (state.json), and every step is idempotent, so
+a run killed at any point is finished by running install again: finished steps are re-checked
+and change nothing, the interrupted one completes. A run on a finished node changes nothing
+and says so. Without a site file (no --site, no site flags, none baked into the .run) only the
+packages are installed, as before.
+
+Packages: OS/arch check -> skip packages already installed at the same or a newer version ->
+``rpm -U --test`` (problems reported in plain words, nothing changed) -> ``rpm -U`` ->
+``rpm -q`` proves every locked package is there. ``--root``/``--rpm-root`` sends the packages
+to a scratch rpm root (tests, chroots); configuration always applies to this host.
+"""
+
+import argparse
+import os
+import time
+
+from onsite.core import checks, messages, payload, state
+from onsite.core import tty
+from onsite.core.tty import say
+from onsite.host import rpmdb, target
+from onsite.ops import configure, preflight, verify
+from onsite.site import sitefile
+from onsite.core.errors import BAD_INPUT, CHECKS_FAILED, OnsiteError
+from onsite.core.logfile import Log
+
+
+def payload_files(pkgs, directory):
+    """Absolute paths of the packages' RPM files; raise if any is missing from the payload."""
+    paths = [os.path.join(directory, pkg["filename"]) for pkg in pkgs]
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise OnsiteError("payload-rpm-missing", {"count": len(missing)}, context=missing[:10], exit_code=BAD_INPUT)
+    return paths
+
+
+def install_packages(args, root):
+    """The packages step; returns True when it installed something."""
+    directory = payload.payload_dir()
+    lock = payload.load_lock(directory)
+    desc = target.check(lock, root)
+    say(messages.text("install-target-ok", desc=desc, want=target.describe_want(lock.get("target") or {})))
+    pkgs = payload.locked_packages(lock)
+    have = rpmdb.installed(root)
+    todo = rpmdb.needed(pkgs, have)
+    total = len(pkgs)
+    if not todo:
+        say(messages.text("install-noop", total=total))
+        state.mark("install", "done", root=root, noop=True, packages=total)
+        return False
+    say(messages.text("install-plan", todo=len(todo), total=total, skip=total - len(todo)))
+    files = payload_files(todo, directory)
+    tty.confirm("install-confirm", "install-declined", args.yes, todo=len(todo))
+    log = Log(root, "install")
+    try:
+        state.mark("install", "started", root=root, packages=[payload.nevra(p) for p in todo])
+        say(messages.text("install-testing"))
+        code, output = rpmdb.run(["-U", "--test"] + files, root, log)
+        if code != 0:
+            for line in rpmdb.explain(output):
+                say("  - " + line)
+            state.mark("install", "failed", root=root, reason="rpm -U --test")
+            raise OnsiteError("install-conflicts", {"log": log.path}, exit_code=BAD_INPUT)
+        # Issue 11 (lead): disabling el8 dnf modules (/etc/dnf/modules.d) goes here, before
+        # rpm -U: a host/ module that writes the files through core.fileops (journalled:
+        # 'created'/'backups'), so ops/uninstall.restore_files undoes it with the rest.
+        say(messages.text("install-running", todo=len(todo)))
+        code, output = rpmdb.run(["-U"] + files, root, log)
+        if code != 0:
+            state.mark("install", "failed", root=root, reason="rpm -U")
+            raise OnsiteError("install-failed", {"log": log.path}, context=rpmdb.explain(output)[:10])
+        still = rpmdb.needed(pkgs, rpmdb.installed(root))
+        if still:
+            state.mark("install", "failed", root=root, reason="missing after rpm -U")
+            raise OnsiteError("install-missing-after", {"count": len(still), "log": log.path},
+                              context=[payload.nevra(p) for p in still[:10]])
+        # 'added': names that were not installed at all before (uninstall --remove-packages
+        # erases only these; upgrades of the host's own packages stay)
+        state.mark("install", "done", root=root, noop=False, installed=[payload.nevra(p) for p in todo],
+                   added=[payload.nevra(p) for p in todo if (p["name"], p["arch"]) not in have])
+        say(messages.text("install-done", todo=len(todo), total=total, log=log.path))
+        return True
+    finally:
+        log.close()
+
+
+# ------------------------------------------------------------------ the whole install
+
+def with_site(args):
+    """args with the site to use: --site or site flags as given, else a site.toml baked into
+    the .run; None when there is no site at all (only the packages are installed)."""
+    if args.site or args.vip or args.node:
+        return args
+    baked = os.path.join(payload.payload_dir(), "site.toml")
+    if os.path.isfile(baked):
+        return argparse.Namespace(**dict(vars(args), site=baked))
+    return None
+
+
+def step_names():
+    return ["preflight", "packages"] + list(configure.STEPS) + ["verify"]
+
+
+def run_preflight(args):
+    """preflight's checks (host, bundle, node, VIP, peer, ports, disk, SELinux, clock);
+    any FAIL stops install before anything changed. Prints the failing rows with their fix."""
+    results = preflight.run_checks(preflight.context(args))
+    bad = checks.failed(results)
+    if bad:
+        say(checks.render_table(bad))
+        raise OnsiteError("install-preflight-failed", {"count": len(bad)}, exit_code=CHECKS_FAILED)
+    return False
+
+
+def run_verify(site, local):
+    """verify's checks after configuring (waits for the peer while only its side fails)."""
+    results = verify.run_checks(site, local, out=say)
+    bad = checks.failed(results)
+    if bad:
+        say(checks.render_table(bad))
+        raise OnsiteError("install-verify-failed", {"count": len(bad)}, exit_code=CHECKS_FAILED)
+    return False
+
+
+def install(args):
+    """The whole install (see the module docstring); returns the exit code."""
+    root = os.path.abspath(args.root)
+    site_args = with_site(args)
+    if site_args is None:
+        install_packages(args, root)
+        say(messages.text("install-no-site"))
+        tty.say_next("install-no-site")
+        return 0
+    plan = configure.prepare(site_args)
+    site, local = plan.site, plan.local
+    say(messages.text("configure-this-node", name=local.me.name, address=local.me.address,
+                      peer=local.peer.address, vip=site.cluster.vip, interface=local.interface))
+    names = step_names()
+    journal = state.load().get("steps", {})
+    for name in names:
+        entry = journal.get("install-" + name) or {}
+        if entry.get("status") in ("started", "failed"):
+            say(messages.text("install-resume", step=name, time=entry.get("time")))
+            break
+    actions = {
+        "preflight": lambda: run_preflight(site_args),
+        "packages": lambda: install_packages(args, root),
+        "verify": lambda: run_verify(site, local),
+    }
+    checked = []
+    for step in plan.steps:
+        actions[step.name] = (lambda s: lambda: _configure_step(s, plan, checked))(step)
+    any_change = False
+    for number, name in enumerate(names, 1):
+        say(messages.text("install-step-start", n=number, total=len(names), step=name))
+        started = time.time()
+        state.mark("install-" + name, "started")
+        try:
+            changed = bool(actions[name]())
+        except BaseException:
+            state.mark("install-" + name, "failed")
+            raise
+        state.mark("install-" + name, "done", changed=changed)
+        any_change = any_change or changed
+        ref = "install-step-changed" if changed else "install-step-unchanged"
+        say(messages.text(ref, n=number, total=len(names), step=name, seconds=time.time() - started))
+    if not any_change:
+        say(messages.text("install-all-noop", name=local.me.name))
+    else:
+        say(messages.text("install-all-done", name=local.me.name))
+        tty.say_next("install-all-done", peer=local.peer.address)
+    return 0
+
+
+def _configure_step(step, plan, checked):
+    """One configure step; all configure checks run once, before the first one applies."""
+    if not checked:
+        configure.check_all(plan)
+        sitefile.remember(plan.site)     # status/verify/collect work later without the site file
+        checked.append(True)
+    changes = configure.apply_step(step, plan)
+    for line in changes:
+        say("  " + line)
+    return bool(changes)

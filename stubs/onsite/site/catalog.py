@@ -1,0 +1,85 @@
+"""Messages (en, zh_CN) of onsite.site: reference -> {lang: (text, hint)}.
+
+Data only (no imports): onsite.core.messages merges the package catalogs."""
+
+MESSAGES = {
+    # --- site/sitefile.py
+    "site-not-found": {
+        "en": ("site file {path} not found", "give the path of site.toml with --site"),
+        "zh_CN": ("找不到站点文件 {path}", "请用 --site 指定 site.toml 的路径"),
+    },
+    "site-syntax": {
+        "en": ("{path} is not valid TOML: {detail}", "fix that line; compare with site.example.toml"),
+        "zh_CN": ("{path} 不是有效的 TOML: {detail}", "请修正该行; 可参照 site.example.toml"),
+    },
+    "site-invalid": {
+        "en": ("the site settings have {count} problem(s); nothing was changed",
+               "fix each line above in {path}, then run the same command again"),
+        "zh_CN": ("站点设置有 {count} 处问题; 未做任何更改",
+                  "请按上面各行修正 {path}, 然后重新运行同一命令"),
+    },
+    "site-secrets-readable": {
+        "en": ("{path} holds secrets but other users can read it (mode {mode})",
+               "run: chmod 600 {path}"),
+        "zh_CN": ("{path} 含有密码, 但其他用户可以读取 (权限 {mode})", "请执行: chmod 600 {path}"),
+    },
+    "site-not-this-host": {
+        "en": ("this host has none of the node addresses ({addresses})",
+               "run on one of the two nodes, or fix the node addresses in the site file"),
+        "zh_CN": ("本机没有任何节点地址 ({addresses})", "请在两个节点之一上运行, 或修正站点文件中的节点地址"),
+    },
+    "site-both-nodes-here": {
+        "en": ("this host has both node addresses ({addresses})",
+               "each node address must belong to a different server"),
+        "zh_CN": ("本机同时拥有两个节点地址 ({addresses})", "两个节点地址必须分别属于两台服务器"),
+    },
+    "site-needed": {
+        "en": ("no site settings given and none recorded on this host",
+               "give the site file: --site site.toml (configure records it for later commands)"),
+        "zh_CN": ("未指定站点设置, 本机也没有记录", "请指定站点文件: --site site.toml (configure 会记录以供后续命令使用)"),
+    },
+    "site-no-interface": {
+        "en": ("interface {interface} (cluster.interface) does not exist on this host",
+               "set cluster.interface to the interface that holds {address}, or remove it"),
+        "zh_CN": ("本机不存在网卡 {interface} (cluster.interface)",
+                  "请把 cluster.interface 设为持有 {address} 的网卡, 或删除该项"),
+    },
+    # --- site/sitefile.py: one line per problem (key: text)
+    "sp-node-flag": {"en": ("'{text}' is not NAME=ADDRESS[,PRIORITY]", ""), "zh_CN": ("'{text}' 不是 名称=地址[,优先级] 的格式", "")},
+    "sp-node-priority": {"en": ("priority in '{text}' is not a whole number", ""), "zh_CN": ("'{text}' 中的优先级不是整数", "")},
+    "sp-int-range": {"en": ("must be a whole number from {low} to {high}, got {got}", ""), "zh_CN": ("必须是 {low} 到 {high} 之间的整数, 实际为 {got}", "")},
+    "sp-string": {"en": ("must be a non-empty string, got {got}", ""), "zh_CN": ("必须是非空字符串, 实际为 {got}", "")},
+    "sp-table": {"en": ("must be a [{name}] table (see site.example.toml)", ""), "zh_CN": ("必须是 [{name}] 表 (参见 site.example.toml)", "")},
+    "sp-table-array": {"en": ("must be [[{name}]] tables (see site.example.toml)", ""), "zh_CN": ("必须是 [[{name}]] 表数组 (参见 site.example.toml)", "")},
+    "sp-unknown-key": {"en": ("unknown key (known: {known})", ""), "zh_CN": ("未知的键 (已知: {known})", "")},
+    "sp-required": {"en": ("is required", ""), "zh_CN": ("为必填项", "")},
+    "sp-unknown-top": {"en": ("unknown table or key (known: {known})", ""), "zh_CN": ("未知的表或键 (已知: {known})", "")},
+    "sp-version": {"en": ("this installer reads site file version {version}, got {got}", ""), "zh_CN": ("本安装程序读取第 {version} 版站点文件, 实际为 {got}", "")},
+    "sp-vip-prefix": {"en": ('needs the prefix length, e.g. "{vip}/24"', ""), "zh_CN": ('需要前缀长度, 例如 "{vip}/24"', "")},
+    "sp-vip-network": {"en": ("{vip} is the network or broadcast address of {network}", ""), "zh_CN": ("{vip} 是 {network} 的网络地址或广播地址", "")},
+    "sp-vip-invalid": {"en": ("{got} is not an IPv4 address with prefix", ""), "zh_CN": ("{got} 不是带前缀的 IPv4 地址", "")},
+    "sp-interface": {"en": ("{got} is not an interface name", ""), "zh_CN": ("{got} 不是网卡名", "")},
+    "sp-vrrp-version": {"en": ("must be 2 or 3, got {got}", ""), "zh_CN": ("必须是 2 或 3, 实际为 {got}", "")},
+    "sp-advert-number": {"en": ("must be a number of seconds, got {got}", ""), "zh_CN": ("必须是秒数, 实际为 {got}", "")},
+    "sp-advert-v3": {"en": ("with vrrp_version 3 must be 0.01 to 40.95 in steps of 0.01, got {got}", ""), "zh_CN": ("vrrp_version 为 3 时必须是 0.01 到 40.95 (步长 0.01), 实际为 {got}", "")},
+    "sp-advert-v2": {"en": ("with vrrp_version 2 must be whole seconds 1 to 255, got {got} (fractions need vrrp_version = 3)", ""), "zh_CN": ("vrrp_version 为 2 时必须是 1 到 255 的整数秒, 实际为 {got} (小数需要 vrrp_version = 3)", "")},
+    "sp-two-nodes": {"en": ("exactly two [[node]] entries are needed, found {found}", ""), "zh_CN": ("需要正好两个 [[node]] 条目, 实际为 {found} 个", "")},
+    "sp-node-name": {"en": ("{got}: use letters, digits, '-', '_' or '.'", ""), "zh_CN": ("{got}: 请只用字母、数字、'-'、'_' 或 '.'", "")},
+    "sp-node-name-twice": {"en": ("duplicate node name {got} (also {other})", ""), "zh_CN": ("节点名 {got} 重复 (另见 {other})", "")},
+    "sp-node-address": {"en": ("{got} is not an IPv4 address (no prefix here)", ""), "zh_CN": ("{got} 不是 IPv4 地址 (此处不带前缀)", "")},
+    "sp-address-twice": {"en": ("duplicate address {address} (also {other})", ""), "zh_CN": ("地址 {address} 重复 (另见 {other})", "")},
+    "sp-address-is-vip": {"en": ("duplicate address {address}: it is also cluster.vip", ""), "zh_CN": ("地址 {address} 重复: 它也是 cluster.vip", "")},
+    "sp-vip-subnet": {"en": ("{vip}/{prefix} is outside the subnet of {field} {address} ({network}): the VIP must be in the nodes' subnet", ""), "zh_CN": ("{vip}/{prefix} 不在 {field} {address} 的子网 ({network}) 内: VIP 必须位于节点所在子网", "")},
+    "sp-priority-same": {"en": ("both nodes have priority {priority}; they must differ (the higher one is the preferred holder)", ""), "zh_CN": ("两个节点的优先级都是 {priority}; 必须不同 (较高者为首选持有者)", "")},
+    "sp-health-url": {"en": ("must be an http:// or https:// URL without spaces or quotes, got {got}", ""), "zh_CN": ("必须是不含空格和引号的 http:// 或 https:// URL, 实际为 {got}", "")},
+    "sp-process": {"en": ("must be a process name of 1-15 characters as `ps -o comm` shows it, got {got}", ""), "zh_CN": ("必须是 `ps -o comm` 显示的 1-15 个字符的进程名, 实际为 {got}", "")},
+    "sp-schemas": {"en": ("must be a non-empty list of schema names (letters, digits, _ or $), got {got}", ""), "zh_CN": ("必须是非空的库名列表 (字母、数字、_ 或 $), 实际为 {got}", "")},
+    "sp-flavour": {"en": ("must be one of {known}, got {got}", ""), "zh_CN": ("必须是 {known} 之一, 实际为 {got}", "")},
+    "sp-secret": {"en": ("must be 12-128 printable characters without spaces, quotes or backslashes", ""), "zh_CN": ("必须是 12-128 个可打印字符, 不含空格、引号或反斜杠", "")},
+    "sp-vrrp-password": {"en": ("must be 1-8 printable characters without spaces or quotes", ""), "zh_CN": ("必须是 1-8 个可打印字符, 不含空格或引号", "")},
+    "sp-vrrp-v3-auth": {"en": ("VRRPv3 has no authentication; remove it or use cluster.vrrp_version = 2", ""), "zh_CN": ("VRRPv3 没有认证; 请删除该项或使用 cluster.vrrp_version = 2", "")},
+    "sp-flag-int": {"en": ("{flag} needs a whole number, got '{got}'", ""),
+                    "zh_CN": ("{flag} 需要整数, 实际为 '{got}'", "")},
+    "sp-flag-number": {"en": ("{flag} needs a number, got '{got}'", ""),
+                       "zh_CN": ("{flag} 需要数字, 实际为 '{got}'", "")},
+}
