@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import rpmfile
 
-from builder.packages import Proof
 from builder.manifest import Manifest
-from builder.packages import Resolution
+from builder.packages import Proof, Resolution
 
 # rpmlib() features each target's rpm understands (rpm 4.11.3 on el7, 4.14.3 on el8, 4.16 on el9),
 # from `rpm --showrc`/`rpm -q --querytags` of those releases.

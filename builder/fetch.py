@@ -23,7 +23,7 @@ from builder.containment import header_mismatch
 from builder.errors import FetchError
 from builder.progress import Ticker
 from builder.repos import RepoMetadata, file_digest, local_path
-from builder.resolve import ResolvedPackage
+from builder.packages import ResolvedPackage
 from builder.transfer import Deadline, Limits, TransferFailed, copy_local, download, make_session
 
 if TYPE_CHECKING:

@@ -1,13 +1,11 @@
 """Everything the build side shows in colour (rich): the plan table, the compatibility table,
-progress lines and the download bar. Other modules compute; this one prints."""
+progress lines. Other modules compute; this one prints."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -20,13 +18,6 @@ err_console = Console(stderr=True)
 def note(text: str) -> None:
     """A progress line on stderr (dim label first, rich markup allowed)."""
     err_console.print(text)
-
-
-def download_progress(show: bool) -> Progress:
-    """The fetch bar (on stderr, only on a terminal, gone when done)."""
-    columns = (TextColumn("[bold]fetch[/]"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
-    return Progress(*columns, disable=not show or not os.isatty(2), transient=True)
 
 
 def print_plan(result: PlanResult) -> None:

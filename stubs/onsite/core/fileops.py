@@ -26,8 +26,9 @@ def same(path, text, mode):
     return os.stat(path).st_mode & 0o7777 == mode
 
 
-def backup(path, mode=0o600):
-    """Copy path aside (if it exists); returns the backup path or None."""
+def backup(path, mode=0o600, journal_root="/"):
+    """Copy path aside (if it exists); returns the backup path or None. journal_root: whose
+    state journal records it (an rpm root's own files are journalled in that root)."""
     if not os.path.exists(path):
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -39,25 +40,25 @@ def backup(path, mode=0o600):
     info = os.stat(path)
     shutil.copy2(path, target)
     os.chmod(target, mode)
-    journal = state.load()
+    journal = state.load(journal_root)
     # the original owner and mode too: the backup itself is 0600, a restore must not keep that
     journal.setdefault("backups", []).append({"file": path, "backup": target, "time": stamp,
                                               "mode": info.st_mode & 0o7777, "uid": info.st_uid,
                                               "gid": info.st_gid})
-    state.save(journal)
+    state.save(journal, journal_root)
     return target
 
 
-def install(path, text, mode):
+def install(path, text, mode, journal_root="/"):
     """Write text to path (root-owned, mode) unless identical; returns (changed, backup)."""
     if same(path, text, mode):
         return False, None
     saved = None
     current = read_text(path)
     if current is None and not os.path.exists(path):
-        state.append("created", path)      # journalled first: uninstall removes it
+        state.append("created", path, journal_root)      # journalled first: uninstall removes it
     elif current != text:
-        saved = backup(path, mode=0o600)
+        saved = backup(path, mode=0o600, journal_root=journal_root)
     state.atomic_write(path, text, mode=mode)
     os.chmod(path, mode)  # atomic_write honours mode, but an umask-free chmod is explicit
     if os.geteuid() == 0:
@@ -72,11 +73,11 @@ def wrote_line(path, saved):
     return messages.text("ch-wrote", path=path)
 
 
-def ensure_dir(path, mode=0o700):
+def ensure_dir(path, mode=0o700, journal_root="/"):
     """A root-owned directory with mode (scripts must not sit under a writable path)."""
     changed = False
     if not os.path.isdir(path):
-        state.append("created_dirs", path)
+        state.append("created_dirs", path, journal_root)
         os.makedirs(path, mode)
         changed = True
     if os.stat(path).st_mode & 0o7777 != mode:

@@ -26,6 +26,10 @@ MESSAGES = {
                           "zh_CN": ("{a} 与 {b} 都包含文件 {path}", "")},
     "rpm-obsoleted": {"en": ("{a} is replaced (obsoleted) by {b}", ""),
                       "zh_CN": ("{a} 已被 {b} 取代 (obsoleted)", "")},
+    "rpm-host-lacks": {"en": ("this host lacks {pkg}, which the bundle was built to find installed", ""),
+                       "zh_CN": ("本机缺少 {pkg}, 而安装包是按该软件包已安装构建的", "")},
+    "rpm-host-has": {"en": ("this host has {pkg}, which the host the bundle was built for does not have", ""),
+                     "zh_CN": ("本机装有 {pkg}, 而安装包所针对的主机没有该软件包", "")},
     "rpm-wrong-arch": {"en": ("{a} is for a different architecture", ""),
                        "zh_CN": ("{a} 适用于其他架构", "")},
     # --- host/services.py

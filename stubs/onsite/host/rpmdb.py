@@ -155,3 +155,35 @@ def explain(output):
         else:
             out.append(text)
     return out
+
+
+def nevra_name(nevra):
+    """'mariadb-libs-1:5.5.68-1.el7.x86_64' -> 'mariadb-libs'."""
+    return nevra.rsplit(".", 1)[0].rsplit("-", 2)[0]
+
+
+def baseline_differences(lock, have, output=""):
+    """How this host differs from the host the bundle was built for (the lock's baseline).
+
+    Returns (missing, unexpected): baseline package names this host lacks, and installed
+    package names that rpm's complaints (``output``) mention although the baseline does not
+    list them and the bundle does not carry them. Names only: versions are rpm's business.
+    """
+    wanted = set(nevra_name(n) for n in lock.get("baseline") or [])
+    installed = set(name for name, _arch in have)
+    missing = sorted(wanted - installed)
+    carried = set(pkg.get("name") for pkg in (lock.get("packages") or []))
+    words = set(re.findall(r"[^\s()]+", output))
+    unexpected = []
+    for name in sorted(installed - wanted - carried):
+        prefix = name + "-"
+        if any(w.startswith(prefix) and w[len(prefix):len(prefix) + 1].isdigit() for w in words):
+            unexpected.append(name)
+    return missing, unexpected
+
+
+def difference_lines(missing, unexpected, limit=10):
+    """Sentences for field staff naming each package (at most ``limit`` of each kind)."""
+    lines = [messages.text("rpm-host-lacks", pkg=name) for name in missing[:limit]]
+    lines += [messages.text("rpm-host-has", pkg=name) for name in unexpected[:limit]]
+    return lines

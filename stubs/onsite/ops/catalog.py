@@ -97,6 +97,24 @@ MESSAGES = {
         "en": ("not confirmed: nothing was changed", "run again and answer y, or pass --accept to the installer"),
         "zh_CN": ("未确认: 未做任何改动", "请重新运行并回答 y, 或在运行安装程序时加 --accept"),
     },
+    "pf-baseline": {"en": ("every package of the bundle's baseline is installed ({count})", ""),
+                    "zh_CN": ("安装包基线中的软件包均已安装 ({count} 个)", "")},
+    "pf-baseline-missing": {
+        "en": ("this host lacks {count} package(s) the bundle was built to find installed: {names}",
+               "install them from the OS media (yum/dnf install NAME), or give the build team the output of "
+               "'rpm -qa > rpm-qa.txt' from this host for [baseline] rpm_qa; nothing was changed"),
+        "zh_CN": ("本机缺少 {count} 个安装包构建时假定已安装的软件包: {names}",
+                  "请从操作系统介质安装它们 (yum/dnf install 包名), 或把本机 'rpm -qa > rpm-qa.txt' 的输出交给构建团队, "
+                  "用于清单的 [baseline] rpm_qa; 未做任何改动"),
+    },
+    "install-baseline-differs": {
+        "en": ("this host differs from the host the bundle was built for; nothing was changed (log: {log})",
+               "install what is missing from the OS media, or give the build team the output of "
+               "'rpm -qa > rpm-qa.txt' from this host ([baseline] rpm_qa) for a bundle that fits it"),
+        "zh_CN": ("本机与安装包所针对的主机不同; 未做任何改动 (日志: {log})",
+                  "请从操作系统介质安装缺少的软件包, 或把本机 'rpm -qa > rpm-qa.txt' 的输出交给构建团队 "
+                  "([baseline] rpm_qa), 以构建适合本机的安装包"),
+    },
     "install-conflicts": {
         "en": ("the packages cannot be installed as they are; nothing was changed (log: {log})",
                "remove or upgrade the conflicting packages listed above, then run install again"),

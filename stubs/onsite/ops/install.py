@@ -19,7 +19,7 @@ import time
 from onsite.core import checks, messages, payload, state
 from onsite.core import tty
 from onsite.core.tty import say
-from onsite.host import rpmdb, target
+from onsite.host import dnfmodules, rpmdb, target
 from onsite.ops import configure, preflight, verify
 from onsite.site import sitefile
 from onsite.core.errors import BAD_INPUT, CHECKS_FAILED, OnsiteError
@@ -47,6 +47,7 @@ def install_packages(args, root):
     total = len(pkgs)
     if not todo:
         say(messages.text("install-noop", total=total))
+        dnfmodules.apply(lock, root)  # a bundle installed by an older installer gets them too
         state.mark("install", "done", root=root, noop=True, packages=total)
         return False
     say(messages.text("install-plan", todo=len(todo), total=total, skip=total - len(todo)))
@@ -60,11 +61,14 @@ def install_packages(args, root):
         if code != 0:
             for line in rpmdb.explain(output):
                 say("  - " + line)
+            missing, unexpected = rpmdb.baseline_differences(lock, have, output)
+            for line in rpmdb.difference_lines(missing, unexpected):
+                say("  - " + line)
             state.mark("install", "failed", root=root, reason="rpm -U --test")
-            raise OnsiteError("install-conflicts", {"log": log.path}, exit_code=BAD_INPUT)
-        # Issue 11 (lead): disabling el8 dnf modules (/etc/dnf/modules.d) goes here, before
-        # rpm -U: a host/ module that writes the files through core.fileops (journalled:
-        # 'created'/'backups'), so ops/uninstall.restore_files undoes it with the rest.
+            raise OnsiteError("install-baseline-differs" if missing or unexpected else "install-conflicts",
+                              {"log": log.path}, exit_code=BAD_INPUT)
+        # el8+: the host's own dnf is told which module streams the bundle needs (journalled)
+        dnfmodules.apply(lock, root)
         say(messages.text("install-running", todo=len(todo)))
         code, output = rpmdb.run(["-U"] + files, root, log)
         if code != 0:

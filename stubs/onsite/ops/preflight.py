@@ -118,7 +118,26 @@ def check_rpm_test(ctx):
     if code == 0:
         return result("rpm-test", PASS, messages.text("pf-rpm-test", todo=len(todo)))
     lines = [messages.text("pf-rpm-test-bad")] + ["  - " + line for line in rpmdb.explain(output)]
+    missing, unexpected = rpmdb.baseline_differences(ctx.lock, ctx.installed(), output)
+    if missing or unexpected:
+        lines += ["  - " + line for line in rpmdb.difference_lines(missing, unexpected)]
+        return result("rpm-test", FAIL, "\n".join(lines), messages.hint("install-baseline-differs", log="-"))
     return result("rpm-test", FAIL, "\n".join(lines), messages.hint("pf-rpm-test-bad"))
+
+
+def check_baseline(ctx):
+    """The bundle was resolved against a modelled host (the lock's baseline): say what differs."""
+    if ctx.lock is None or not ctx.lock.get("baseline") or which("rpm") is None:
+        return None
+    try:
+        missing, _ = rpmdb.baseline_differences(ctx.lock, ctx.installed())
+    except OnsiteError as exc:
+        return _err("baseline", exc)
+    if not missing:
+        return result("baseline", PASS, messages.text("pf-baseline", count=len(ctx.lock["baseline"])))
+    names = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+    return result("baseline", WARN, messages.text("pf-baseline-missing", count=len(missing), names=names),
+                  messages.hint("pf-baseline-missing"))
 
 
 def bundle_flavour(lock):
@@ -400,7 +419,8 @@ def check_time(ctx):
     return result("clock", PASS, messages.text("pf-skew", name=local.peer.name, skew=text_skew, how=how))
 
 
-CHECKS = [check_root, check_python, check_target, check_rpm, check_payload, check_space, check_rpm_test,
+CHECKS = [check_root, check_python, check_target, check_rpm, check_payload, check_space, check_baseline,
+          check_rpm_test,
           check_conflicts, check_site, check_vip_free, check_peer, check_time, check_ports,
           check_db_space, check_selinux, check_existing_data]
 

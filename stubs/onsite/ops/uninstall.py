@@ -168,6 +168,18 @@ def restore_files(journal, log):
     return done
 
 
+def restore_root_files(root, log):
+    """Files install wrote inside another rpm root (--root), journalled there: undo and forget."""
+    if root in ("/", ""):
+        return []
+    journal = state.load(root)
+    done = restore_files(journal, log)
+    for key in ("backups", "created", "created_dirs"):
+        journal.pop(key, None)
+    state.save(journal, root)
+    return done
+
+
 # ------------------------------------------------------------------ packages
 
 def remove_packages(root, log):
@@ -200,8 +212,10 @@ def forget(journal_before):
 
 def has_work(journal, root, remove_packages):
     """True when the journal lists changes to undo (or packages install added, when asked)."""
+    in_root = state.load(root) if root not in ("/", "") else {}
     added = (state.load(root).get("steps", {}).get("install") or {}).get("added")
-    return any(journal.get(k) for k in UNDO_KEYS) or bool(remove_packages and added)
+    return any(journal.get(k) for k in UNDO_KEYS) or bool(remove_packages and added) \
+        or any(in_root.get(k) for k in ("backups", "created", "created_dirs"))
 
 
 def uninstall(args):
@@ -216,9 +230,8 @@ def uninstall(args):
     steps = [("keepalived", lambda: stop_keepalived(journal, log)),
              ("database", lambda: remove_replication(journal, log)),
              ("firewall", lambda: remove_firewall(journal, log)),
-             # issue 11 (lead): el8 dnf module files written through core.fileops are undone
-             # by "files"; a step that must run dnf itself goes after it
-             ("files", lambda: restore_files(journal, log)),
+             # el8 dnf module files (host/dnfmodules) are journalled in the rpm root
+             ("files", lambda: restore_files(journal, log) + restore_root_files(root, log)),
              ("services", lambda: restart_previous(journal))]
     if args.remove_packages:
         steps.append(("packages", lambda: remove_packages(root, log)))
