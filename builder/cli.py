@@ -81,8 +81,9 @@ def resolve(
     result = plan.resolve_manifest(manifest, mirrors=_mirrors(mirror), cache_dir=cache,
                                    quiet=as_json, limits=_limits(timeout, deadline, retries))
     if as_json:
-        # compact: the C encoder is ~10x faster than indent= on large plans
-        typer.echo(json.dumps(result.to_json(), sort_keys=True))
+        # compact (the C encoder is ~10x faster than indent=), streamed package by package
+        result.write_json(sys.stdout)
+        sys.stdout.flush()
     else:
         report.print_plan(result)
     if result.problems:

@@ -61,6 +61,11 @@ def _rich_tokens(text: str) -> list[str]:
     return tokens
 
 
+def _dep_name(text: str) -> str:
+    """The name part of 'name OP evr' (a path stays whole)."""
+    return text if text.startswith("/") else text.split(" ", 1)[0]
+
+
 class _RichParser:
     """rpm boolean dependencies: (A and B), (A if B else C), (A with B), nested."""
 
@@ -124,6 +129,16 @@ class World:
     """A fresh pool holding exactly the packages that would be installed."""
 
     def __init__(self, basearch: str, packages: Iterable[PackageFacts]) -> None:
+        packages = list(packages)
+        # only provides some package of this world asks for (requires/conflicts names): on a big
+        # repo most provides are never asked for, and the pool is then much smaller
+        asked: set[str] = set()
+        for p in packages:
+            for text in p.requires + p.conflicts:
+                if text.startswith("("):
+                    asked.update(_rich_tokens(text))
+                else:
+                    asked.add(_dep_name(text))
         self.pool = solv.Pool()
         self.pool.setdisttype(solv.Pool.DISTTYPE_RPM)
         self.pool.setarch(basearch)
@@ -131,6 +146,7 @@ class World:
         self.facts: dict[int, PackageFacts] = {}
         self._ids: dict[str, int] = {}  # dependency text -> libsolv id (ints: no wrapper objects)
         self._providers: dict[int, frozenset[int]] = {}
+        self._provided: dict[int, bool] = {}
         provides, obsoletes = solv.SOLVABLE_PROVIDES, solv.SOLVABLE_OBSOLETES
         for facts in packages:
             s = self.repo.add_solvable()
@@ -138,9 +154,11 @@ class World:
             s.add_deparray(provides, self.pool.rel2id(self.pool.str2id(facts.name), self.pool.str2id(facts.evr),
                                                       solv.REL_EQ))
             for text in facts.provides:
-                s.add_deparray(provides, self.dep_id(text, literal_ok=True))
+                if _dep_name(text) in asked:
+                    s.add_deparray(provides, self.dep_id(text, literal_ok=True))
             for path in facts.files:  # a path is a name as it is (it may hold spaces)
-                s.add_deparray(provides, self.pool.str2id(path))
+                if path in asked:
+                    s.add_deparray(provides, self.pool.str2id(path))
             for text in facts.obsoletes:
                 s.add_deparray(obsoletes, self.dep_id(text, literal_ok=True))
             self.facts[s.id] = facts
@@ -170,13 +188,21 @@ class World:
             found = self._providers[dep_id] = frozenset(s.id for s in self.pool.whatprovides(dep_id))
         return found
 
+    def provided(self, text: str) -> bool:
+        """Does anything provide it? (a cached yes/no: far smaller than the provider sets)"""
+        dep_id = self.dep_id(text)
+        found = self._provided.get(dep_id)
+        if found is None:
+            found = self._provided[dep_id] = bool(self.pool.whatprovides(dep_id))
+        return found
+
     def holds(self, node: Any, exclude: int = 0, conflict: bool = False) -> bool:
         """Is a (rich) dependency met by the world? For a Conflicts (``conflict``, ``exclude``
         = the package's own id) 'A if B' / 'A unless B' without else match nothing when the
         condition fails, as rpm reads them; for a Requires they are then satisfied."""
         op, arg = node
         if op == "dep":
-            return bool(self.providers(arg) - {exclude})
+            return self.provided(arg) if not exclude else bool(self.providers(arg) - {exclude})
         if op == "and":
             return all(self.holds(n, exclude, conflict) for n in arg)
         if op == "or":

@@ -15,7 +15,7 @@ from builder.containment import rpm_filename
 LOCAL_REPO_ID = "@local"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 70k of these on a big repo
 class ResolvedPackage:
     name: str
     epoch: str
@@ -62,10 +62,11 @@ class Resolution:
     # facts for the closure proof, read from the loaded metadata (not part of the JSON plan)
     world: Any = field(default=None, repr=False, compare=False)   # resolve.WorldSource
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, with_packages: bool = True) -> dict[str, Any]:
+        """with_packages=False: without the (large) "packages" list, for streaming writers."""
+        data = {
             "target": self.target,
-            "packages": [p.to_json() for p in self.packages],
+            "packages": [p.to_json() for p in self.packages] if with_packages else None,
             "baseline_upgrades": [p.to_json() for p in self.baseline_upgrades],
             "baseline_removals": self.baseline_removals,
             "baseline": self.baseline,
@@ -74,9 +75,12 @@ class Resolution:
             "problems": self.problems,
             "warnings": self.warnings,
         }
+        if not with_packages:
+            del data["packages"]
+        return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PackageFacts:
     """What rpm sees of one package: identity, dependencies and the files others require."""
 

@@ -40,12 +40,28 @@ class PlanResult:
         failures = self.proof.failures if self.proof is not None else []
         return self.resolution.problems + [f"closure: {f}" for f in failures]
 
-    def to_json(self) -> dict[str, Any]:
-        data = self.resolution.to_json()
+    def to_json(self, with_packages: bool = True) -> dict[str, Any]:
+        data = self.resolution.to_json(with_packages)
         data["compat"] = self.report.to_json()
         if self.proof is not None:
             data["closure"] = self.proof.to_json()
         return data
+
+    def write_json(self, out: Any) -> None:
+        """The same text as json.dumps(self.to_json(), sort_keys=True), written package by package
+        (70k package dicts at once would be the biggest thing in memory)."""
+        data = self.to_json(with_packages=False)
+        out.write("{")
+        for index, key in enumerate(sorted(list(data) + ["packages"])):
+            out.write((", " if index else "") + json.dumps(key) + ": ")
+            if key != "packages":
+                out.write(json.dumps(data[key], sort_keys=True))
+                continue
+            out.write("[")
+            for number, package in enumerate(self.resolution.packages):
+                out.write((", " if number else "") + json.dumps(package.to_json(), sort_keys=True))
+            out.write("]")
+        out.write("}\n")
 
 
 @dataclass

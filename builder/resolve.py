@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -374,7 +375,8 @@ class WorldSource:
     def _facts(self, s: Any, extra_files: dict[int, list[str]]) -> PackageFacts:
         files = tuple(self._file_map().get(s.id, ())) + tuple(extra_files.get(s.id, ()))
         provides = tuple(t for t in self.texts(s, solv.SOLVABLE_PROVIDES) if not t.startswith("/"))
-        return PackageFacts(s.name, s.evr, s.arch, s.repo.name, provides,
+        return PackageFacts(s.name, s.evr, sys.intern(s.arch), sys.intern(s.repo.name),  # 70k copies otherwise
+                            provides,
                             self.texts(s, solv.SOLVABLE_REQUIRES), self.texts(s, solv.SOLVABLE_CONFLICTS),
                             self.texts(s, solv.SOLVABLE_OBSOLETES), files)
 
@@ -486,6 +488,24 @@ def infer_baseline_repos(tp: TargetPool, names: Iterable[str]) -> tuple[str, ...
 _ARCH_SUFFIXES = {"x86_64", "aarch64", "ppc64le", "s390x", "i686", "noarch"}
 
 
+_RELOAD_ABOVE = 30_000  # solvables: below this the filelists cost little and a reload costs time
+
+
+def _load_pool(manifest: Manifest, metas: list[RepoMetadata], local_paths: list[Path],
+               cache_paths: dict[str, Path]) -> TargetPool:
+    """One pool for the target: from the .solv cache when given, else the metadata + filelists."""
+    tp = TargetPool(manifest.target.basearch)
+    for meta in metas:
+        if cache_paths:
+            tp.add_cached(meta, cache_paths[meta.repo.id])
+        else:
+            tp.add_rpmmd(meta)
+    if local_paths:
+        tp.add_local_rpms(local_paths)
+    tp.finish_loading(manifest.modules)
+    return tp
+
+
 def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], directory: Path) -> dict[str, Path]:
     """One .solv per repo, keyed by every input that decides which file provides it holds."""
     digest = hashlib.sha256(f"{solv.__name__}:{getattr(solv, 'VERSION', '')}:v1".encode())
@@ -501,22 +521,19 @@ def _solv_cache_paths(metas: list[RepoMetadata], local_paths: list[Path], direct
 def resolve(manifest: Manifest, metas: list[RepoMetadata], testcase_dir: Path | None = None,
             solv_cache: Path | None = None) -> Resolution:
     """The packages a target needs on top of its baseline; problems instead of raising."""
-    tp = TargetPool(manifest.target.basearch)
     local_paths = []
     for directory in manifest.install.local_rpms:
         local_paths += sorted(directory.glob("*.rpm"))
     cache_paths = _solv_cache_paths(metas, local_paths, solv_cache) if solv_cache else {}
     use_cache = bool(cache_paths) and all(p.exists() for p in cache_paths.values())
-    for meta in metas:
-        if use_cache:
-            tp.add_cached(meta, cache_paths[meta.repo.id])
-        else:
-            tp.add_rpmmd(meta)
-    if local_paths:
-        tp.add_local_rpms(local_paths)
-    tp.finish_loading(manifest.modules)
+    tp = _load_pool(manifest, metas, local_paths, cache_paths if use_cache else {})
     if cache_paths and not use_cache:
         tp.write_cache(cache_paths)
+        if sum(repo.nsolvables for repo in tp.pool.repos) > _RELOAD_ABOVE:
+            # the filelists (30 paths a package) are only needed to find file provides, which
+            # the cache now holds: solve from the cache, with the first pool freed
+            tp.pool.free()
+            tp = _load_pool(manifest, metas, local_paths, cache_paths)
     result = solve_target(tp, manifest.target.name, manifest.baseline, manifest.install, testcase_dir)
     if tp.modules.streams and not result.problems and result.world is not None:
         carried = [(f.name, normalise_nevra(f.name, *split_evr(f.evr), f.arch),
