@@ -351,6 +351,7 @@ class WorldSource:
         self._carried = carried
         self._dep_text: dict[int, str] = {}
         self._files: dict[int, list[str]] | None = None
+        self._carried_facts: list[PackageFacts] | None = None
 
     def texts(self, s: Any, key: int) -> tuple[str, ...]:
         # plain ids (no wrapper objects) and one dep2str per distinct dependency
@@ -408,7 +409,10 @@ class WorldSource:
         return out
 
     def carried(self) -> list[PackageFacts]:
-        return [self._facts(s, {}) for s in self._carried]
+        """Read once: host_modules (el8+) and the closure proof both ask for them."""
+        if self._carried_facts is None:
+            self._carried_facts = [self._facts(s, {}) for s in self._carried]
+        return self._carried_facts
 
 
 def split_evr(evr: str) -> tuple[str, str, str]:
