@@ -139,7 +139,12 @@ def render_conf(f):
             "        chk_app_process",
             "    }",
         ]
+    # After a split brain heals, the clients' ARP caches may point at the node that just gave
+    # the VIP up: the one going BACKUP sends a last advert, and the holder answers any lower
+    # priority advert with a fresh burst of gratuitous ARPs (keepalived.conf(5), 2.0.20).
     out += [
+        "    higher_prio_send_advert",
+        "    garp_lower_prio_repeat 5",
         "    garp_master_refresh 60",
         "}",
         "",
