@@ -1,4 +1,13 @@
 #!/bin/sh
+# Two checks before the shell parses the rest (a damaged file gets words, not shell noise):
+# a text-mode copy turned LF into CRLF (hb_eol would end in a carriage return; each check line
+# ends in '#' so its own CR is a comment), or the header was cut short (its last line is missing;
+# read with the shell's own read: minimal hosts may lack grep).
+hb_eol=x
+hb_l=${LC_ALL:-${LC_MESSAGES:-${LANG:-}}}
+[ "$hb_eol" = x ] || { if [ "${hb_l#zh}" != "$hb_l" ]; then printf '%s\n' "错误: 此安装文件已损坏: 换行符被改成了 CRLF (以文本模式复制)" "下一步: 以二进制模式重新拷贝此文件 (scp, 或 FTP binary), 运行 'sha256sum $0' 并与发布的 sha256 比对" >&2; else printf '%s\n' "error: this installer file is damaged: its line endings were converted to CRLF (copied in text mode)" "next: copy the file again in binary mode (scp, or FTP binary), run 'sha256sum $0' and compare it with the published sha256" >&2; fi; exit 3; } #
+hb_end=no; if [ -r "$0" ]; then while IFS= read -r hb_line; do if [ "$hb_line" = '# ---- end of ha-installer header ----' ]; then hb_end=yes; break; fi; done < "$0"; else hb_end=yes; fi #
+[ "$hb_end" = yes ] || { if [ "${hb_l#zh}" != "$hb_l" ]; then printf '%s\n' "错误: 此安装文件已损坏或不完整 (文件头被截断): $0" "下一步: 以二进制模式重新拷贝此文件, 运行 'sha256sum $0' 并与发布的 sha256 比对" >&2; else printf '%s\n' "error: this installer file is damaged: it was cut short inside its header: $0" "next: copy the file again in binary mode, run 'sha256sum $0' and compare it with the published sha256" >&2; fi; exit 3; } #
 { # The whole header is one brace group, parsed before anything runs: a truncated file is a syntax error.
 # ha-installer: a self-extracting HA installer made by ha-bundle (keepalived + MySQL/MariaDB).
 # Run it as root:  sh ./ha-installer-<target>.run --help
