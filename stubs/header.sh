@@ -254,6 +254,27 @@ hb_can_exec() {
     return 1
 }
 
+hb_pid_alive() {
+    if [ -d /proc/self ]; then [ -d "/proc/$1" ]; else kill -0 "$1" 2>/dev/null; fi
+}
+
+hb_clean_leftovers() {
+    # Directories an earlier run unpacked into and could not remove (it was killed): ours by
+    # name, a real directory owned by this user, its .hb-owner names a process that is gone.
+    for hb_old in "$1"/ha-installer.*; do
+        if [ ! -d "$hb_old" ] || [ -L "$hb_old" ] || [ ! -O "$hb_old" ] || [ ! -f "$hb_old/.hb-owner" ]; then
+            continue
+        fi
+        hb_owner=$(head -n 1 "$hb_old/.hb-owner" 2>/dev/null) || continue
+        hb_is_number "$hb_owner" || continue
+        if ! hb_pid_alive "$hb_owner"; then
+            rm -rf "$hb_old" &&
+                hb_say "Removed $hb_old, left by an earlier run that was killed" \
+                    "已删除 $hb_old (之前被终止的运行遗留)"
+        fi
+    done
+}
+
 hb_make_tmp() {
     # mktemp -d where it exists (everywhere we target), else a pid-named directory.
     if command -v mktemp >/dev/null 2>&1; then
@@ -306,9 +327,12 @@ hb_pick_tmp() {
                 "$hb_base: 仅剩 ${hb_free} KiB, 需要 $(hb_need_kb) KiB; 尝试下一个位置"
             continue
         fi
+        hb_clean_leftovers "$hb_base"
         hb_new=$(hb_make_tmp "$hb_base") || continue
         [ -n "$hb_new" ] || continue
         hb_tmp=$hb_new
+        # who owns it: a later run removes it when this process died without cleaning up (kill -9)
+        printf '%s\n' "$$" > "$hb_tmp/.hb-owner" || true
         if hb_can_exec "$hb_tmp"; then
             return 0
         fi

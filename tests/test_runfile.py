@@ -402,6 +402,45 @@ def test_signal_during_the_run_removes_the_temp_dir(built, tmp_path):
     assert list(tmp.iterdir()) == []
 
 
+def test_a_killed_run_leaves_a_directory_the_next_run_removes(built, tmp_path):
+    """kill -9 cannot be trapped: the unpacked directory stays. The next run removes it (its
+    .hb-owner names a dead process), and keeps one whose owner still runs."""
+    bindir = empty_dir(tmp_path / "bin")
+    marker = tmp_path / "started"
+    fake = bindir / "python3"
+    fake.write_text("#!/bin/sh\ncase \"$1\" in -c) exit 0;; esac\n"
+                    f"touch {marker}\nexec sleep 60\n")
+    fake.chmod(0o755)
+    tmp = empty_dir(tmp_path / "tmp")
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", TMPDIR=str(tmp))
+    proc = subprocess.Popen(["dash", str(built["demo"]), "--", "status"], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        deadline = time.time() + 60
+        while not marker.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), "the header never started the onsite program"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    left = list(tmp.iterdir())
+    assert len(left) == 1 and left[0].name.startswith("ha-installer.")
+    # a directory whose owner is alive (this test's own process) must survive the clean-up
+    alive = tmp / "ha-installer.alive1"
+    alive.mkdir()
+    (alive / ".hb-owner").write_text(f"{os.getpid()}\n")
+    foreign = tmp / "ha-installer.nomark"   # no owner file: not identifiably ours, kept
+    foreign.mkdir()
+    out = run_sh("dash", built["demo"], "--noexec", env={"TMPDIR": str(tmp)})
+    assert out.returncode == 0, out.stderr
+    assert not left[0].exists()
+    assert f"Removed {left[0]}" in out.stderr
+    assert alive.exists() and foreign.exists()
+
+
 # -- reproducible, inspectable -----------------------------------------------------------------------
 
 def test_two_builds_from_the_same_inputs_are_byte_identical(built, tmp_path):
