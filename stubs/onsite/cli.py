@@ -17,7 +17,7 @@ import time
 import traceback
 
 from onsite import __version__
-from onsite.core import errors, messages
+from onsite.core import errors, lock, messages, tty
 from onsite.core.errors import OnsiteError
 from onsite.core.logfile import LOG_REL
 
@@ -34,6 +34,9 @@ COMMANDS = {
     "uninstall": ("onsite.commands.uninstall", "undo ha-bundle's changes from the journal; databases are never deleted"),
     "verify": ("onsite.commands.verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
 }
+
+# commands that change the host: one at a time (onsite.core.lock); read-only ones run freely
+EXCLUSIVE = ("configure", "drill", "install", "rollback", "uninstall")
 
 
 class Parser(argparse.ArgumentParser):
@@ -98,6 +101,15 @@ def collect_command():
     return "python3 -m onsite collect"
 
 
+def run_command(args):
+    """The command's run(), under the installer lock when it changes the host."""
+    if args.command not in EXCLUSIVE:
+        return int(args._module.run(args) or 0)
+    errors.require_root()
+    with lock.held(args.command, say=tty.say):
+        return int(args._module.run(args) or 0)
+
+
 def main(argv=None):
     utf8_stdio()
     parser = build_parser()
@@ -109,7 +121,7 @@ def main(argv=None):
         parser.print_help()
         return errors.BAD_INPUT
     try:
-        return int(args._module.run(args) or 0)
+        return run_command(args)
     except OnsiteError as exc:
         sys.stderr.write(exc.render() + "\n")
         return exc.exit_code

@@ -16,6 +16,17 @@ MESSAGES = {
         "zh_CN": ("意外的内部错误 (ha-bundle 的缺陷): {detail}; 详情见 {log}",
                   "请收集支持包 ({collect}), 连同 {log} 一起发送给构建团队"),
     },
+    # --- core/lock.py
+    "lock-held": {
+        "en": ("another ha-installer run holds the lock: pid {pid}, '{command}', since {since}; nothing was changed",
+               "wait for it to finish (or end that process), then run this command again; the lock is {path}"),
+        "zh_CN": ("另一个 ha-installer 正在运行并持有锁: 进程 {pid}, '{command}', 开始于 {since}; 未做任何更改",
+                  "请等待其结束 (或结束该进程) 后重新运行此命令; 锁文件为 {path}"),
+    },
+    "lock-taken-over": {
+        "en": ("note: an earlier run (pid {pid}, '{command}', since {since}) ended without releasing its lock; taking it over", ""),
+        "zh_CN": ("注意: 之前的运行 (进程 {pid}, '{command}', 开始于 {since}) 未释放锁就结束了; 现在接管该锁", ""),
+    },
     # --- core/checks.py
     "chk-PASS": {"en": ("PASS", ""), "zh_CN": ("通过", "")},
     "chk-WARN": {"en": ("WARN", ""), "zh_CN": ("警告", "")},
