@@ -104,9 +104,9 @@ def test_install_from_the_run_file_on_both_nodes(lab, world, first_install):
     for node in ("ha1", "ha2"):
         out = res[node].stdout + res[node].stderr
         assert res[node].returncode == 0, out
-        for number, step in enumerate(["preflight", "packages", "firewall", "keepalived", "database",
+        for number, step in enumerate(["preflight", "pair", "packages", "firewall", "keepalived", "database",
                                        "verify"], 1):
-            assert "[%d/6] %s ..." % (number, step) in out
+            assert "[%d/7] %s ..." % (number, step) in out
             assert journals[node]["steps"]["install-" + step]["status"] == "done"
         assert "install finished on %s" % node in out, out
         assert "installed 17 packages" in out

@@ -2,6 +2,7 @@
 
 from onsite.core import messages, tty
 from onsite.ops import site_init
+from onsite.pair import facts as pair_facts
 from onsite.site import sitefile
 
 
@@ -16,5 +17,6 @@ def run(args):
     facts = site_init.write_site_file(args)
     peers = ", ".join("{} {}".format(n.name, n.address) for n in facts.nodes)
     tty.say(messages.text("site-init-done", path=args.out))
+    tty.say(messages.text("site-digest", digest=pair_facts.short(pair_facts.site_digest(facts))))
     tty.say_next("site-init-done", path=args.out, peers=peers)
     return 0

@@ -272,3 +272,32 @@ def undo(item, running):
             removed = True
         return messages.text("fw-ipt-removed", rule=" ".join(item["rule"])) if removed else None
     return None
+
+
+# --- a runtime-only opening for the pair's meeting (install, before any configuration) -------
+
+def pair_rich_rule(peer, port):
+    return 'rule family="ipv4" source address="{}" port port="{}" protocol="tcp" accept'.format(peer, port)
+
+
+def open_for_meeting(peer, port, interface, kind):
+    """Let the peer reach this node's pair port while the installers meet; returns close(),
+    which takes the opening away again. Runtime only (nothing permanent, nothing journalled):
+    a reload or reboot drops it anyway. A rule that was there before is left alone. nftables:
+    our table only restricts (see the module docstring), so there is nothing to open."""
+    if kind == "firewalld":
+        zone = firewalld_zone(Rules(peer, None, None, interface))
+        base = ["firewall-cmd", "--zone=" + zone]
+        rule = pair_rich_rule(peer, port)
+        if _run(base + ["--query-rich-rule=" + rule])[0] == 0:
+            return lambda: None
+        _must(base + ["--add-rich-rule=" + rule])
+        return lambda: _run(base + ["--remove-rich-rule=" + rule])
+    if kind == "iptables":
+        rule = ["-s", peer, "-p", "tcp", "--dport", str(port), "-m", "comment", "--comment",
+                IPT_COMMENT + "-pair", "-j", "ACCEPT"]
+        if _run(["iptables", "-C", "INPUT"] + rule)[0] == 0:
+            return lambda: None
+        _must(["iptables", "-I", "INPUT", "1"] + rule)
+        return lambda: _run(["iptables", "-D", "INPUT"] + rule)
+    return lambda: None

@@ -42,6 +42,15 @@ def prepare(args, only=None):
     return Plan(site, local, steps)
 
 
+def step_options(plan, name):
+    """The options of one step of the plan (its defaults when the step is not selected)."""
+    for step in plan.steps:
+        if step.name == name:
+            return step.options
+    module = STEPS[name]
+    return getattr(module, "DEFAULTS", None)
+
+
 def check_all(plan):
     """Every step's checks before any change: bad input stops here with nothing changed."""
     for step in plan.steps:

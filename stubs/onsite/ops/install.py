@@ -20,7 +20,7 @@ from onsite.core import checks, messages, payload, state
 from onsite.core import tty
 from onsite.core.tty import say
 from onsite.host import dnfmodules, rpmdb, target
-from onsite.ops import configure, preflight, verify
+from onsite.ops import configure, handshake, preflight, verify
 from onsite.site import sitefile
 from onsite.core.errors import BAD_INPUT, CHECKS_FAILED, OnsiteError
 from onsite.core.logfile import Log
@@ -103,7 +103,7 @@ def with_site(args):
 
 
 def step_names():
-    return ["preflight", "packages"] + list(configure.STEPS) + ["verify"]
+    return ["preflight", handshake.STEP, "packages"] + list(configure.STEPS) + ["verify"]
 
 
 def run_preflight(args):
@@ -117,8 +117,16 @@ def run_preflight(args):
     return False
 
 
+def run_pair(plan):
+    """The pair handshake: same bundle, same site on both nodes, before anything changes."""
+    handshake.agree(plan.site, plan.local, configure.step_options(plan, "database"), say)
+    return False
+
+
 def run_verify(site, local):
-    """verify's checks after configuring (waits for the peer while only its side fails)."""
+    """verify's checks after configuring (waits for the peer while only its side fails).
+    First this node's facts go into its database, where the peer's verify and status read them."""
+    handshake.record_here(site, local)
     results = verify.run_checks(site, local, out=say)
     bad = checks.failed(results)
     if bad:
@@ -149,6 +157,7 @@ def install(args):
             break
     actions = {
         "preflight": lambda: run_preflight(site_args),
+        handshake.STEP: lambda: run_pair(plan),
         "packages": lambda: install_packages(args, root),
         "verify": lambda: run_verify(site, local),
     }

@@ -49,7 +49,8 @@ def render(data):
 
 
 def write_site_file(args):
-    """Validate the flags, generate the secrets, write args.out (0600); returns the Site.
+    """Validate the flags, generate the secrets, write args.out (0600); returns the Site as
+    written (secrets included).
     Nothing is written when a flag is bad or the file exists (without --force)."""
     if not args.vip or not args.node or len(args.node) != 2:
         raise OnsiteError("site-init-needs", exit_code=BAD_INPUT)
@@ -63,6 +64,6 @@ def write_site_file(args):
     if facts.cluster.vrrp_version == 2:
         data["secrets"]["vrrp_password"] = password(VRRP_AUTH_MAX)
     text = render(data)
-    site.validate(site.tomli.loads(text), out)  # what we wrote reads back as the same site
+    written = site.validate(site.tomli.loads(text), out)  # what we wrote reads back as the same site
     state.atomic_write(os.path.abspath(out), text, mode=0o600)
-    return facts
+    return written

@@ -17,7 +17,10 @@ import time
 from onsite import __version__
 from onsite.core import messages, payload, state
 from onsite.core.errors import OnsiteError
+from onsite.db import nodefacts
 from onsite.db import status as db_status
+from onsite.db.client import DbError
+from onsite.pair import facts as pair_facts
 from onsite.host import probes, rpmdb, services, vrrp
 from onsite.host import vip as host_vip
 from onsite.site import sitefile as site_mod
@@ -67,6 +70,40 @@ def sec_node(ctx, found):
     return data, messages.text("st-node", name=local.me.name, address=local.me.address,
                                role=messages.text("st-role-" + role), peer_name=local.peer.name,
                                peer=local.peer.address)
+
+
+def sec_pair(ctx, found):
+    """Which site and bundle each node runs (site digests), the peer asked through its
+    database; an unreachable peer is said, and the rest of status goes on."""
+    if ctx.local is None:
+        return None, None
+    agreed = state.load(ctx.root).get("steps", {}).get("pair") or {}
+    here = {"site_digest": agreed.get("site_digest"), "lock_digest": agreed.get("lock_digest")}
+    data = {ctx.local.me.name: here}
+    logins = db_status.logins(ctx.root)
+    peer_name = ctx.local.peer.name
+    if logins is None:
+        theirs, error = None, messages.text("st-pair-peer-unasked")
+    else:
+        try:
+            theirs, error = nodefacts.read(logins.peer, peer_name), None
+        except DbError as exc:
+            theirs = None
+            error = messages.text("st-pair-peer-unreachable", detail=exc.message.strip().splitlines()[-1][:120]
+                                  if exc.message.strip() else "?")
+    if theirs is not None:
+        data[peer_name] = {"site_digest": theirs.get("site_digest"), "lock_digest": theirs.get("lock_digest")}
+        same = data[peer_name] == here and here["site_digest"] is not None
+        data["agree"] = same
+        verdict = messages.text("st-pair-same" if same else "st-pair-different")
+    else:
+        data[peer_name] = {"error": error or messages.text("st-pair-peer-none")}
+        data["agree"] = None
+        verdict = data[peer_name]["error"]
+    return data, messages.text("st-pair", me=ctx.local.me.name, site=pair_facts.short(here["site_digest"]),
+                               bundle=pair_facts.short(here["lock_digest"]), peer=peer_name,
+                               peer_site=pair_facts.short((theirs or {}).get("site_digest")),
+                               peer_bundle=pair_facts.short((theirs or {}).get("lock_digest")), verdict=verdict)
 
 
 def vip_holder(site, local):
@@ -156,7 +193,8 @@ def sec_steps(ctx, found):
                            for name, entry in sorted(steps.items()))
 
 
-SECTIONS = [("bundle", sec_bundle), ("packages", sec_packages), ("node", sec_node), ("vip", sec_vip),
+SECTIONS = [("bundle", sec_bundle), ("packages", sec_packages), ("node", sec_node), ("pair", sec_pair),
+            ("vip", sec_vip),
             ("keepalived", sec_keepalived), ("app", sec_app), ("replication", sec_database),
             ("last_failover", sec_failover), ("steps", sec_steps)]
 

@@ -205,7 +205,7 @@ def forget(journal_before):
     for key in UNDO_KEYS:
         journal.pop(key, None)
     for name in list(journal.get("steps", {})):
-        if name.startswith(("install-", "configure-", "database")) or name == "site":
+        if name.startswith(("install-", "configure-", "database")) or name in ("site", "pair"):
             del journal["steps"][name]
     state.save(journal)
 

@@ -17,16 +17,21 @@ from onsite.core import checks, messages
 from onsite.core.checks import FAIL, PASS, result
 from onsite.core.errors import OnsiteError
 from onsite.db import canary as db_canary
+from onsite.db import nodefacts
+from onsite.db import render as db_render
 from onsite.db import pairing as db_pairing
 from onsite.db import status as db_status
 from onsite.db.client import DbError
 from onsite.failover import firewall
 from onsite.host import probes, services, vrrp
 from onsite.host import vip as host_vip
+from onsite.ops import handshake
+from onsite.pair import facts as pair_facts
 
 
-NAMES = ("keepalived", "vip-holder", "app-via-vip", "firewall", "replication-here",
-         "replication-peer", "canary-to-peer", "canary-from-peer")
+NAMES = ("keepalived", "vip-holder", "app-via-vip", "firewall", "pair-agrees", "one-writer",
+         "replication-here", "replication-peer", "peer-replicates-from-here", "canary-to-peer",
+         "canary-from-peer")
 
 
 # --- single checks: each returns one Result and changes nothing (the canary excepted) -------
@@ -118,17 +123,90 @@ def check_peer_canary(logins, me, peer, fresh):
                   messages.hint("vf-peer-canary-bad", source=peer, target=me), "peer")
 
 
+def _peer_says(logins, what, call):
+    """call() against the peer's database; (value, None) or (None, failing Result)."""
+    try:
+        return call(), None
+    except DbError as exc:
+        detail = exc.message.strip().splitlines()[-1][:160] if exc.message.strip() else "?"
+        return None, result(what, FAIL, messages.text("vf-peer-db-down", name=logins.plan["peer_name"],
+                                                        where=logins.peer.describe(), detail=detail),
+                            messages.hint("vf-peer-db-down", name=logins.plan["peer_name"],
+                                          port=logins.plan["port"]), "peer")
+
+
+def check_pair_agrees(site, local, logins):
+    """The peer's own installer recorded which site and bundle it runs, and whom it pairs
+    with: they must be ours (same VIP, VRID, addresses, secrets, bundle)."""
+    theirs, failed = _peer_says(logins, "pair-agrees", lambda: nodefacts.read(logins.peer, local.peer.name))
+    if failed:
+        return failed
+    if theirs is None:
+        return result("pair-agrees", FAIL, messages.text("vf-pair-unknown", peer=local.peer.name),
+                      messages.hint("vf-pair-unknown", peer=local.peer.name), "peer")
+    lines = handshake.compare(pair_facts.of_this_node(site, local), theirs, True, local)
+    if lines:
+        text = "\n".join([messages.text("vf-pair-differs", peer=local.peer.name)] + ["  " + l for l in lines])
+        return result("pair-agrees", FAIL, text, messages.hint("vf-pair-differs", first=site.nodes[0].name,
+                                                               second=site.nodes[1].name), "both")
+    return result("pair-agrees", PASS, messages.text("vf-pair-ok", peer=local.peer.name,
+                                                     site=pair_facts.short(theirs.get("site_digest")),
+                                                     bundle=pair_facts.short(theirs.get("lock_digest"))))
+
+
+def _writable(conn):
+    return conn.value("SELECT @@GLOBAL.read_only") in ("0", "OFF")
+
+
+def check_one_writer(local, logins):
+    """At most one database takes writes: both writable is the split brain the runbook had."""
+    try:
+        here = _writable(logins.local)
+    except DbError as exc:
+        return result("one-writer", FAIL, messages.text("vf-local-db-down", where=logins.local.describe(),
+                                                        detail=exc.message.strip()[:160]),
+                      messages.hint("vf-local-db-down"), "here")
+    there, failed = _peer_says(logins, "one-writer", lambda: _writable(logins.peer))
+    if failed:
+        return failed
+    if here and there:
+        return result("one-writer", FAIL, messages.text("vf-both-writable", me=local.me.name, peer=local.peer.name),
+                      messages.hint("vf-both-writable"), "both")
+    writer = local.me.name if here else (local.peer.name if there else "-")
+    return result("one-writer", PASS, messages.text("vf-one-writer", writer=writer))
+
+
+def check_peer_channel(local, logins):
+    """The peer's replica channel reads from this node, as our replication user."""
+    status, failed = _peer_says(logins, "peer-replicates-from-here",
+                                lambda: db_pairing.replica_status(logins.facts, logins.peer))
+    if failed:
+        return failed
+    host_col = logins.facts.col_source_host
+    user_col = host_col[:-len("Host")] + "User"
+    host, user = (status or {}).get(host_col), (status or {}).get(user_col)
+    if host == local.me.address and user == db_render.REPL_USER:
+        return result("peer-replicates-from-here", PASS, messages.text(
+            "vf-peer-channel-ok", peer=local.peer.name, me=local.me.name, user=user), side="peer")
+    return result("peer-replicates-from-here", FAIL, messages.text(
+        "vf-peer-channel-bad", peer=local.peer.name, me=local.me.name, address=local.me.address,
+        user=db_render.REPL_USER, host=host or "-", their_user=user or "-"),
+        messages.hint("vf-peer-channel-bad", peer=local.peer.name), "both")
+
+
 # --- the whole verify ------------------------------------------------------------------------
 
-def _database_results(local, root, fresh, canary):
+def _database_results(site, local, root, fresh, canary):
     """Replication results; canary is a dict carrying the token/outcome across rounds."""
     me, peer = local.me.name, local.peer.name
     logins = db_status.logins(root)
     if logins is None:
         return [result("replication-here", FAIL, messages.text("vf-db-none", name=me),
                        messages.hint("vf-db-none", name=me), "here")]
-    out = [_replication("replication-here", logins, logins.local, peer, me, "here"),
-           _replication("replication-peer", logins, logins.peer, me, peer, "peer")]
+    out = [check_pair_agrees(site, local, logins), check_one_writer(local, logins),
+           _replication("replication-here", logins, logins.local, peer, me, "here"),
+           _replication("replication-peer", logins, logins.peer, me, peer, "peer"),
+           check_peer_channel(local, logins)]
     if "result" not in canary:
         if "token" not in canary:
             try:
@@ -165,7 +243,7 @@ def run_checks(site, local, timeout=60, fresh=300, root="/", out=None):
     while True:
         results = [check_keepalived(local, root), check_vip(site, local), check_app(site, local),
                    check_firewall(site, local)]
-        results += _database_results(local, root, fresh, canary)
+        results += _database_results(site, local, root, fresh, canary)
         bad = checks.failed(results)
         left = int(deadline - time.time())
         if not bad or left <= 0 or any(r.side == "here" for r in bad):

@@ -20,7 +20,7 @@ from onsite.host import addresses as host_addresses
 SITE_VERSION = 1
 
 Cluster = collections.namedtuple(
-    "Cluster", "vip prefix network interface vrid vrrp_version advert_int")
+    "Cluster", "vip prefix network interface vrid vrrp_version advert_int pair_port")
 Node = collections.namedtuple("Node", "name address priority")
 App = collections.namedtuple("App", "port health_url fall rise process")
 Database = collections.namedtuple("Database", "schemas port flavour")
@@ -34,6 +34,7 @@ _REQUIRED = object()
 SCHEMA = {
     "cluster": {
         "vip": _REQUIRED, "interface": None, "vrid": 51, "vrrp_version": 2, "advert_int": 1,
+        "pair_port": 18081,
     },
     "node": {"name": _REQUIRED, "address": _REQUIRED, "priority": None},
     "app": {"port": 8081, "health_url": None, "fall": 1, "rise": 2, "process": None},
@@ -48,6 +49,7 @@ DEFAULT_PRIORITIES = (150, 100)
 FLAGS = {
     "cluster.vip": "--vip", "cluster.interface": "--interface", "cluster.vrid": "--vrid",
     "cluster.vrrp_version": "--vrrp-version", "cluster.advert_int": "--advert-int",
+    "cluster.pair_port": "--pair-port",
     "node": "--node", "app.port": "--app-port", "app.health_url": "--health-url",
     "app.process": "--app-process",
     "database.port": "--db-port", "database.schemas": "--db-schema",
@@ -124,6 +126,8 @@ def add_arguments(parser):
                        help="seconds between adverts (v2: whole seconds; v3: 0.01-40.95)")
     group.add_argument("--node", action="append", metavar="NAME=ADDRESS[,PRIORITY]",
                        help="a node; give it twice")
+    group.add_argument("--pair-port", type=_int_flag("--pair-port"),
+                       help="TCP port the two installers meet on before any change (default 18081)")
     group.add_argument("--app-port", type=_int_flag("--app-port"), help="application port (default 8081)")
     group.add_argument("--health-url", help="HTTP health URL (default: TCP connect to the app port)")
     group.add_argument("--app-process", help="app process name for keepalived track_process (real hosts only)")
@@ -169,7 +173,8 @@ def from_args(args):
     overrides = {
         ("cluster", "vip"): args.vip, ("cluster", "interface"): args.interface,
         ("cluster", "vrid"): args.vrid, ("cluster", "vrrp_version"): args.vrrp_version,
-        ("cluster", "advert_int"): args.advert_int, ("app", "port"): args.app_port,
+        ("cluster", "advert_int"): args.advert_int, ("cluster", "pair_port"): getattr(args, "pair_port", None),
+        ("app", "port"): args.app_port,
         ("app", "health_url"): args.health_url, ("app", "process"): args.app_process,
         ("database", "port"): args.db_port,
         ("database", "schemas"): args.db_schema, ("database", "flavour"): args.db_flavour,
@@ -284,6 +289,7 @@ def _cluster(problems, rows):
         problems.add("cluster.interface", "sp-interface", got=repr(interface))
         interface = None
     _want_int(problems, "cluster.vrid", c["vrid"], 1, 255)
+    _want_int(problems, "cluster.pair_port", c["pair_port"], 1, 65535)
     version = c["vrrp_version"]
     if version not in (2, 3) or isinstance(version, bool):
         problems.add("cluster.vrrp_version", "sp-vrrp-version", got=repr(version))
@@ -297,7 +303,7 @@ def _cluster(problems, rows):
     elif not _is_int(advert) or not 1 <= advert <= 255:
         # keepalived 2.0.20 rejects a fractional VRRPv2 advert_int ("must be an integer")
         problems.add("cluster.advert_int", "sp-advert-v2", got=repr(advert))
-    return Cluster(vip, prefix, network, interface, c["vrid"], version, advert)
+    return Cluster(vip, prefix, network, interface, c["vrid"], version, advert, c["pair_port"])
 
 
 def _nodes(problems, rows, cluster):
@@ -420,7 +426,8 @@ def to_dict(site):
         "version": SITE_VERSION,
         "cluster": dict((k, v) for k, v in (
             ("vip", "{}/{}".format(c.vip, c.prefix)), ("interface", c.interface), ("vrid", c.vrid),
-            ("vrrp_version", c.vrrp_version), ("advert_int", c.advert_int)) if v is not None),
+            ("vrrp_version", c.vrrp_version), ("advert_int", c.advert_int),
+            ("pair_port", c.pair_port)) if v is not None),
         "node": [{"name": n.name, "address": n.address, "priority": n.priority} for n in site.nodes],
         "app": dict((k, v) for k, v in site.app._asdict().items() if v is not None),
         "database": {"schemas": list(site.database.schemas), "port": site.database.port,

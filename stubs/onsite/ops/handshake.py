@@ -1,0 +1,148 @@
+"""The pair handshake: before install changes anything, the two nodes prove to each other that
+they run the same bundle and the same site, or both stop and say what differs.
+
+Where the peer is asked:
+- its database, when it already runs one we can log in to (the peer was installed before):
+  the facts its own installer recorded there (onsite.db.nodefacts), through the peer-only
+  database port and the seeding account, whose password is the site's shared secret;
+- otherwise live: both installers meet on cluster.pair_port (onsite.pair.channel), each
+  proving with an HMAC over a fresh nonce that it holds the same secrets. This node waits
+  (with a countdown) up to --peer-timeout for the peer's install to start.
+
+Any difference stops here with the differing keys named for both nodes (secrets by name only),
+exit 14; a peer that never came, exit 13. Nothing was changed in either case: the only thing
+touched is a runtime-only firewall opening of the pair port for the peer, removed at once.
+"""
+
+import time
+
+from onsite.core import messages, state
+from onsite.core.errors import PEER_NOT_READY, REFUSED, BAD_INPUT, OnsiteError
+from onsite.db import nodefacts
+from onsite.db import render as db_render
+from onsite.db import status as db_status
+from onsite.db import step as db_step
+from onsite.db.client import Connection, DbError, find_program
+from onsite.failover import firewall
+from onsite.pair import channel
+from onsite.pair import facts as pair_facts
+
+STEP = "pair"
+HOW = {"database": "pair-how-database", "live": "pair-how-live"}
+WAIT_REPORT_EVERY = 10.0
+
+
+def secret_values(site, opts):
+    repl, seed = db_step.passwords(site, opts)
+    return [repl, seed, site.secrets.vrrp_password if site.secrets else None]
+
+
+def compare(mine, theirs, authentic, local):
+    """Lines naming every difference between this node's facts and the peer's (empty: agreed)."""
+    me, peer = local.me.name, local.peer.name
+    lines = []
+    if theirs.get("version") != pair_facts.FACTS_VERSION:
+        return [messages.text("pair-old-peer", peer=peer, version=theirs.get("version"))]
+    if theirs.get("node") != peer or theirs.get("address") != local.peer.address:
+        lines.append(messages.text("pair-wrong-peer", peer=peer, address=local.peer.address,
+                                   node=theirs.get("node"), their_address=theirs.get("address")))
+    if theirs.get("peer") not in (None, local.me.address):
+        lines.append(messages.text("pair-not-my-peer", peer=peer, me=me, address=local.me.address,
+                                   other=theirs.get("peer")))
+    if theirs.get("lock_digest") != mine.get("lock_digest"):
+        lines.append(messages.text("pair-bundle-differs", me=me, peer=peer,
+                                   mine=pair_facts.short(mine.get("lock_digest")),
+                                   theirs=pair_facts.short(theirs.get("lock_digest"))))
+    secret_named = False
+    for key, a, b in pair_facts.differences(mine, theirs):
+        if key.startswith("secrets."):
+            secret_named = True
+            lines.append(messages.text("pair-secret-differs", key=key, me=me, peer=peer))
+        else:
+            lines.append(messages.text("pair-key-differs", key=key, me=me, peer=peer,
+                                       mine=pair_facts.show(a), theirs=pair_facts.show(b)))
+    if not authentic and not secret_named:
+        lines.append(messages.text("pair-secrets-unproven", me=me, peer=peer))
+    return lines
+
+
+def _from_peer_database(site, local, opts):
+    """The facts the peer's installer recorded in its database, or None when it cannot be
+    asked that way (no client here yet, the peer runs no database we can log in to)."""
+    client = find_program(("mariadb", "mysql"))
+    _repl, seed = db_step.passwords(site, opts)
+    if client is None or not seed:
+        return None
+    conn = Connection(db_render.SEED_USER, seed, host=local.peer.address, port=site.database.port,
+                      connect_timeout=3)
+    try:
+        return nodefacts.read(conn, local.peer.name)
+    except DbError:
+        return None
+
+
+def _live(site, local, mine, key, timeout, say):
+    port = site.cluster.pair_port
+    say(messages.text("pair-waiting", peer=local.peer.name, address=local.peer.address, port=port,
+                      seconds=int(timeout)))
+    last = {"at": time.monotonic()}
+
+    def on_wait(left, why):
+        if time.monotonic() - last["at"] >= WAIT_REPORT_EVERY:
+            last["at"] = time.monotonic()
+            say(messages.text("pair-still-waiting", peer=local.peer.name, seconds=int(left), why=why))
+
+    close = firewall.open_for_meeting(local.peer.address, port, local.interface, firewall.backend())
+    try:
+        return channel.meet(local.me.address, local.peer.address, port, mine, key, timeout, on_wait)
+    except OSError as exc:
+        raise OnsiteError("pair-port-busy", {"address": local.me.address, "port": port,
+                                             "detail": exc.strerror or str(exc)}, exit_code=BAD_INPUT)
+    finally:
+        close()
+
+
+def _agreed_before(mine, local):
+    entry = state.load().get("steps", {}).get(STEP) or {}
+    return (entry.get("status") == "done" and entry.get("peer") == local.peer.name
+            and entry.get("site_digest") == mine["site_digest"] and entry.get("lock_digest") == mine["lock_digest"])
+
+
+def agree(site, local, opts, say, timeout=None):
+    """The handshake (see the module docstring); returns the peer's facts when both agree."""
+    mine = pair_facts.of_this_node(site, local)
+    theirs, authentic, how = _from_peer_database(site, local, opts), True, "database"
+    if theirs is None and _agreed_before(mine, local):
+        # a re-run (resumed install) while the peer is past its own handshake: the agreement
+        # stands as long as this node's site and bundle are the ones it agreed on
+        say(messages.text("pair-agreed-before", peer=local.peer.name, site=pair_facts.short(mine["site_digest"]),
+                          bundle=pair_facts.short(mine["lock_digest"])))
+        return None
+    if theirs is None:
+        key = pair_facts.pair_key(secret_values(site, opts))
+        met = _live(site, local, mine, key, opts.peer_timeout if timeout is None else timeout, say)
+        if met is None:
+            raise OnsiteError("pair-no-answer", {"peer": local.peer.name, "address": local.peer.address,
+                                                 "port": site.cluster.pair_port}, exit_code=PEER_NOT_READY)
+        theirs, authentic, how = met["facts"], met["authentic"], "live"
+    lines = compare(mine, theirs, authentic, local)
+    if lines:
+        state.mark(STEP, "failed", differences=lines)
+        first, second = site.nodes[0].name, site.nodes[1].name
+        raise OnsiteError("pair-differs", {"peer": local.peer.name, "first": first, "second": second},
+                          context=lines, exit_code=REFUSED)
+    state.mark(STEP, "done", how=how, peer=local.peer.name, site_digest=mine["site_digest"],
+               lock_digest=mine["lock_digest"])
+    say(messages.text("pair-agreed", peer=local.peer.name, site=pair_facts.short(mine["site_digest"]),
+                      bundle=pair_facts.short(mine["lock_digest"]), how=messages.text(HOW[how])))
+    return theirs
+
+
+def record_here(site, local, root="/"):
+    """Write this node's facts into its own database, for the peer's later questions (verify,
+    status, a later install); nothing when the database step has not run here."""
+    logins = db_status.logins(root)
+    if logins is None:
+        return False
+    nodefacts.write(logins.local, local.me.name, pair_facts.of_this_node(site, local))
+    return True
