@@ -4,7 +4,7 @@ One lab. First a preflight FAIL (VIP already in use) stops install before any ch
 ha1 holds 200 rows of app data. ha2 runs one plain install in the background (its
 database step waits for ha1). On ha1 the installer (the .run's own onsite code, Python 3.6) is
 started again and again and SIGKILLed the moment the journal says the next step started:
-preflight, packages, firewall, keepalived, database, verify. Each run after a kill says where
+preflight, pair, packages, firewall, keepalived, database, verify. Each run after a kill says where
 the last one stopped. Then one more run finishes; both nodes have every row (0 lost), writes on
 either node replicate to the other, and another run changes nothing.
 """
@@ -31,7 +31,7 @@ from tests.ops_helpers import (
 
 pytestmark = pytest.mark.lab
 
-STEPS = ["preflight", "packages", "firewall", "keepalived", "database", "verify"]
+STEPS = ["preflight", "pair", "packages", "firewall", "keepalived", "database", "verify"]
 
 
 def unpacked(base, vrid):
@@ -105,7 +105,7 @@ def kill_at(lab, world, step):
 
 
 def test_a_preflight_fail_stops_install_before_any_change(lab, world, tmp_path):
-    """The VIP answers ARP from another host (the client's address): install stops at [1/6]."""
+    """The VIP answers ARP from another host (the client's address): install stops at [1/7]."""
     bad = tmp_path / "site.toml"
     bad.write_text(open(world["site"]).read().replace('vip = "192.0.2.100/24"', 'vip = "192.0.2.50/24"'))
     os.chmod(str(bad), 0o600)
@@ -118,7 +118,7 @@ def test_a_preflight_fail_stops_install_before_any_change(lab, world, tmp_path):
     proc = start_install(lab, "ha1", dict(world, site=str(bad)))
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == errors.CHECKS_FAILED, out
-    assert "[1/6] preflight ..." in out and "[2/6]" not in out
+    assert "[1/7] preflight ..." in out and "[2/7]" not in out
     assert "192.0.2.50" in out
     assert "preflight found 1 problem(s); nothing was changed" in out
     assert subprocess.run(["rpm", "--root", str(root), "-qa"], stdout=subprocess.PIPE,
@@ -134,14 +134,14 @@ def test_kill_9_at_every_step_then_rerun_converges_with_no_rows_lost(lab, world)
     try:
         for number, step in enumerate(STEPS):
             out = kill_at(lab, world, step)
-            assert "[%d/6] %s ..." % (number + 1, step) in out, out
+            assert "[%d/7] %s ..." % (number + 1, step) in out, out
             if number:
                 assert "resuming: the last install stopped during step '%s'" % STEPS[number - 1] in out, out
         final = start_install(lab, "ha1", world)
         out, _ = final.communicate(timeout=400)
         assert final.returncode == 0, out
         assert "resuming: the last install stopped during step 'verify'" in out
-        assert "[6/6] verify: ok" in out, out
+        assert "[7/7] verify: ok" in out, out
         peer_out, _ = peer.communicate(timeout=400)
         assert peer.returncode == 0, peer_out
     finally:

@@ -132,10 +132,19 @@ def agree(site, local, opts, say, timeout=None):
         raise OnsiteError("pair-differs", {"peer": local.peer.name, "first": first, "second": second},
                           context=lines, exit_code=REFUSED)
     state.mark(STEP, "done", how=how, peer=local.peer.name, site_digest=mine["site_digest"],
-               lock_digest=mine["lock_digest"])
+               lock_digest=mine["lock_digest"], facts=mine)
     say(messages.text("pair-agreed", peer=local.peer.name, site=pair_facts.short(mine["site_digest"]),
                       bundle=pair_facts.short(mine["lock_digest"]), how=messages.text(HOW[how])))
     return theirs
+
+
+def installed_facts(site, local, root="/"):
+    """This node's facts as installed: the bundle install agreed on (journal), not whichever
+    .run verify or status happens to run from; the payload's when install never agreed."""
+    agreed = state.load(root).get("steps", {}).get(STEP) or {}
+    if agreed.get("status") == "done" and isinstance(agreed.get("facts"), dict):
+        return agreed["facts"]     # the site as installed, secrets by fingerprint
+    return pair_facts.of_this_node(site, local, agreed.get("lock_digest"))
 
 
 def record_here(site, local, root="/"):
@@ -144,5 +153,5 @@ def record_here(site, local, root="/"):
     logins = db_status.logins(root)
     if logins is None:
         return False
-    nodefacts.write(logins.local, local.me.name, pair_facts.of_this_node(site, local))
+    nodefacts.write(logins.local, local.me.name, installed_facts(site, local, root))
     return True

@@ -144,7 +144,7 @@ def check_pair_agrees(site, local, logins):
     if theirs is None:
         return result("pair-agrees", FAIL, messages.text("vf-pair-unknown", peer=local.peer.name),
                       messages.hint("vf-pair-unknown", peer=local.peer.name), "peer")
-    lines = handshake.compare(pair_facts.of_this_node(site, local), theirs, True, local)
+    lines = handshake.compare(handshake.installed_facts(site, local), theirs, True, local)
     if lines:
         text = "\n".join([messages.text("vf-pair-differs", peer=local.peer.name)] + ["  " + l for l in lines])
         return result("pair-agrees", FAIL, text, messages.hint("vf-pair-differs", first=site.nodes[0].name,
