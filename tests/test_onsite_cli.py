@@ -55,3 +55,26 @@ def test_not_root_is_one_code_for_every_command(onsite_env):
                              stderr=subprocess.PIPE, universal_newlines=True, timeout=60, cwd="/tmp")
         assert out.returncode == errors.NOT_ROOT, (command, out.stderr)
         assert "this command must run as root" in out.stderr, (command, out.stderr)
+
+
+def test_argparse_usage_and_errors_in_chinese(py36, onsite_env):
+    for env_extra, args in (({}, ["--lang", "zh_CN", "verify", "--timeout", "soon"]),
+                            ({"LANG": "zh_CN.UTF-8"}, ["verify", "--timeout", "soon"])):
+        out = onsite(py36, dict(onsite_env, **env_extra), *args)
+        assert out.returncode == errors.BAD_INPUT
+        assert "用法: ha-installer verify" in out.stderr
+        assert "错误: 参数 --timeout: 无效的 int 值: 'soon'" in out.stderr, out.stderr
+    missing = onsite(py36, onsite_env, "--lang", "zh_CN", "site")
+    assert "缺少以下必需参数: action" in missing.stderr, missing.stderr
+    english = onsite(py36, onsite_env, "verify", "--timeout", "soon")
+    assert "usage: ha-installer verify" in english.stderr and "error: argument --timeout" in english.stderr
+
+
+def test_tables_align_by_display_width_with_chinese_text():
+    from onsite.core import columns
+    lines = columns.table([["节点", "角色"], ["ha1", "主用"], ["ha2-long-name", "standby"]])
+    # the second column starts at the same terminal column on every line
+    starts = {columns.display_width(line[:line.index(cell)])
+              for line, cell in zip(lines, ["角色", "主用", "standby"])}
+    assert len(starts) == 1, lines
+    assert columns.display_width("主用") == 4 and columns.display_width("ab") == 2

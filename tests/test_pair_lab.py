@@ -6,14 +6,18 @@ the pair step, with the difference named for both nodes and nothing changed on e
 - node 2's site.toml edited by hand to another VIP;
 - `site init` run on both nodes (each its own secrets): named at once, not after a timeout;
 - a different bundle on node 2 (its lock differs);
-and two installs at once on one node: the second names the first and changes nothing.
+two installs at once on one node: the second names the first and changes nothing; and on a
+terminal, install asks once, listing every change, after the handshake: 'n' changes nothing.
 """
 
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -152,3 +156,62 @@ def test_two_installs_at_once_on_one_node(lab, world):
             os.kill(int(pid), signal.SIGKILL)
         first.kill()
         first.communicate()
+
+
+def install_on_a_terminal(lab, node, world, answer):
+    """install with its stdin/stdout on a pseudo-terminal; types answer at the first [y/N]."""
+    master, slave = pty.openpty()
+    payload = world["payload"][node]
+    argv = lab.node_argv(node, [find_python36(), "-m", "onsite", "install", "--site", world["site"][node],
+                                "--rpm-root", str(world["roots"][node]), "--peer-timeout", "120"])
+    env = lab.node_env({"PYTHONPATH": str(payload), "HA_INSTALLER_PAYLOAD": str(payload),
+                        "PYTHONDONTWRITEBYTECODE": "1"})
+    proc = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    seen, typed = b"", False
+    end = time.monotonic() + 200
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:        # the terminal closed: the installer ended
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if not typed and b"[y/N]" in seen:
+                    os.write(master, answer.encode() + b"\n")
+                    typed = True
+            elif proc.poll() is not None:
+                break
+        proc.wait(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, seen.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_install_asks_once_listing_every_change_and_no_changes_nothing(lab, world):
+    before = {n: snapshot(lab, n, world) for n in NODES}
+    results = {}
+    threads = [threading.Thread(target=lambda n=n: results.__setitem__(n, install_on_a_terminal(lab, n, world, "n")))
+               for n in NODES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for node, (code, out) in results.items():
+        peer = "192.0.2.12" if node == "ha1" else "192.0.2.11"
+        assert code == errors.REFUSED, out
+        assert "pair: %s runs the same bundle" % ("ha2" if node == "ha1" else "ha1") in out, out
+        assert "install will now change this host:" in out
+        assert "  - install 17 packages (rpm -U" in out
+        assert "  - firewall: allow VRRP and 3306/tcp from %s only, open the app port 8081/tcp" % peer in out
+        assert "  - keepalived: write /etc/keepalived/keepalived.conf" in out
+        assert "  - database: set the root password if none" in out
+        assert out.count("[y/N]") == 1                       # asked once, not per step
+        assert "not confirmed: nothing was changed" in out
+    assert {n: snapshot(lab, n, world) for n in NODES} == before

@@ -17,7 +17,7 @@ import time
 import traceback
 
 from onsite import __version__
-from onsite.core import errors, lock, messages, tty
+from onsite.core import argtext, errors, lock, messages, tty
 from onsite.core.errors import OnsiteError
 from onsite.core.logfile import LOG_REL
 
@@ -45,7 +45,8 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(errors.BAD_INPUT, "{}: error: {}\n".format(self.prog, message))
+        self.exit(errors.BAD_INPUT, argtext.translate("%(prog)s: error: %(message)s\n")
+                  % {"prog": self.prog, "message": argtext.error_text(message)})
 
 
 def build_parser():
@@ -110,8 +111,23 @@ def run_command(args):
         return int(args._module.run(args) or 0)
 
 
+def _lang_from_argv(argv):
+    """--lang given anywhere on the command line, before argparse runs (its own errors and
+    usage are printed in that language too)."""
+    for index, word in enumerate(argv):
+        if word == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if word.startswith("--lang="):
+            return word.split("=", 1)[1]
+    return None
+
+
 def main(argv=None):
     utf8_stdio()
+    early = _lang_from_argv(sys.argv[1:] if argv is None else argv)
+    if early:
+        os.environ[messages.LANG_VARIABLE] = messages.normalise(early)
+    argtext.install()
     parser = build_parser()
     args = parser.parse_args(argv)
     lang = getattr(args, "cmd_lang", None) or args.lang

@@ -9,6 +9,7 @@ import collections
 import json
 
 from onsite.core import messages
+from onsite.core.columns import display_width, pad
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
@@ -39,13 +40,13 @@ def render_table(results):
     """Aligned table; each FAIL/WARN is followed by its fix, indented."""
     words = dict((s, messages.text("chk-" + s)) for s in (PASS, WARN, FAIL))
     head = messages.text("chk-header").split("|")
-    width_status = max([_width(words[s]) for s in words] + [_width(head[0])])
-    width_name = max([_width(r.name) for r in results] + [_width(head[1])])
-    lines = ["{}  {}  {}".format(_pad(head[0], width_status), _pad(head[1], width_name), head[2])]
+    width_status = max([display_width(words[s]) for s in words] + [display_width(head[0])])
+    width_name = max([display_width(r.name) for r in results] + [display_width(head[1])])
+    lines = ["{}  {}  {}".format(pad(head[0], width_status), pad(head[1], width_name), head[2])]
     for r in results:
         text_lines = str(r.text).splitlines() or [""]
-        lines.append("{}  {}  {}".format(_pad(words[r.status], width_status),
-                                         _pad(r.name, width_name), text_lines[0]))
+        lines.append("{}  {}  {}".format(pad(words[r.status], width_status),
+                                         pad(r.name, width_name), text_lines[0]))
         indent = " " * (width_status + width_name + 4)
         for extra in text_lines[1:]:
             lines.append(indent + extra)
@@ -59,12 +60,3 @@ def render_json(results, **extra):
     doc["ok"] = not failed(results)
     doc["checks"] = as_dicts(results)
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
-
-
-def _width(text):
-    """Display width: CJK characters take two columns in a terminal."""
-    return sum(2 if ord(ch) > 0x2e80 else 1 for ch in text)
-
-
-def _pad(text, width):
-    return text + " " * (width - _width(text))

@@ -14,7 +14,7 @@ import time
 
 from onsite.core import messages, state
 from onsite.core.errors import BAD_INPUT, PEER_NOT_READY, REFUSED, OnsiteError
-from onsite.db import canary, server
+from onsite.db import canary, nodefacts, server
 from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
 from onsite.db import versions as db_versions
@@ -33,7 +33,9 @@ DbContext = collections.namedtuple("DbContext", (
     "verify_timeout",
     "service",       # object with start(name) and restart(name), or None
     "out",           # callable(str) for progress lines
+    "node_facts",    # this node's statement for the peer (onsite.pair.facts), or None
 ))
+DbContext.__new__.__defaults__ = (None,)
 
 PHASE_TABLE = "`{}`.`node_state`".format(db_render.OWN_SCHEMA)
 
@@ -397,6 +399,8 @@ def configure(ctx):
                 "db-ch-cnf", path="{}/{}".format(ctx.cnf_dir, db_render.CNF_NAME)))
         ensure_users(ctx, facts, admin)
         ensure_own_schema(admin)
+        if ctx.node_facts:     # as early as possible: the peer's handshake may be asking now
+            nodefacts.write(admin, ctx.plan.name, ctx.node_facts)
         peer = peer_connection(ctx, facts)
         status = replica_status(facts, admin)
         if channel_configured(facts, status, ctx):

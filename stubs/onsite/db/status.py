@@ -10,7 +10,7 @@ import os
 from onsite.db import render as db_render
 from onsite.db import secrets as db_secrets
 from onsite.db import versions as db_versions
-from onsite.core import messages
+from onsite.core import columns, messages
 from onsite.core import state
 from onsite.host import addresses
 from onsite.host import vip as host_vip
@@ -90,12 +90,8 @@ def collect(root="/", vip_holder=None):
 
 def render(rows):
     header = messages.text("db-st-header").split("|")
-    table = [header] + [[str(r[c]) for c in COLUMNS] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    lines = [messages.text("db-st-title")]
-    for line in table:
-        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-    return "\n".join(lines)
+    cells = [header] + [[str(r[c]) for c in COLUMNS] for r in rows]
+    return "\n".join([messages.text("db-st-title")] + columns.table(cells))
 
 
 def render_secrets(root="/"):

@@ -17,6 +17,7 @@ from onsite.db import pairing as db_pairing
 from onsite.db import server as db_server
 from onsite.db import versions as db_versions
 from onsite.core import fileops, messages
+from onsite.pair import facts as pair_facts
 from onsite.host import services, vrrp
 from onsite.core import state
 from onsite.db.client import find_program
@@ -121,7 +122,8 @@ def apply(site, local, opts=DEFAULTS, out=print):
     ctx = db_pairing.DbContext(plan=plan, root="/", cnf_dir=db_paths.cnf_dir(), socket=socket,
                              repl_password=repl, seed_password=seed,
                              seed_from=opts.seed_from, peer_timeout=opts.peer_timeout,
-                             verify_timeout=opts.verify_timeout, service=services, out=out)
+                             verify_timeout=opts.verify_timeout, service=services, out=out,
+                             node_facts=pair_facts.of_this_node(site, local))
     summary = db_pairing.configure(ctx)
     facts = summary["facts"]
     changes = list(summary["changed"])

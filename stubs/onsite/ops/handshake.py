@@ -81,7 +81,7 @@ def _from_peer_database(site, local, opts):
         return None
 
 
-def _live(site, local, mine, key, timeout, say):
+def _live(site, local, mine, key, timeout, say, elsewhere):
     port = site.cluster.pair_port
     say(messages.text("pair-waiting", peer=local.peer.name, address=local.peer.address, port=port,
                       seconds=int(timeout)))
@@ -94,7 +94,7 @@ def _live(site, local, mine, key, timeout, say):
 
     close = firewall.open_for_meeting(local.peer.address, port, local.interface, firewall.backend())
     try:
-        return channel.meet(local.me.address, local.peer.address, port, mine, key, timeout, on_wait)
+        return channel.meet(local.me.address, local.peer.address, port, mine, key, timeout, on_wait, elsewhere)
     except OSError as exc:
         raise OnsiteError("pair-port-busy", {"address": local.me.address, "port": port,
                                              "detail": exc.strerror or str(exc)}, exit_code=BAD_INPUT)
@@ -102,29 +102,20 @@ def _live(site, local, mine, key, timeout, say):
         close()
 
 
-def _agreed_before(mine, local):
-    entry = state.load().get("steps", {}).get(STEP) or {}
-    return (entry.get("status") == "done" and entry.get("peer") == local.peer.name
-            and entry.get("site_digest") == mine["site_digest"] and entry.get("lock_digest") == mine["lock_digest"])
-
-
 def agree(site, local, opts, say, timeout=None):
     """The handshake (see the module docstring); returns the peer's facts when both agree."""
     mine = pair_facts.of_this_node(site, local)
     theirs, authentic, how = _from_peer_database(site, local, opts), True, "database"
-    if theirs is None and _agreed_before(mine, local):
-        # a re-run (resumed install) while the peer is past its own handshake: the agreement
-        # stands as long as this node's site and bundle are the ones it agreed on
-        say(messages.text("pair-agreed-before", peer=local.peer.name, site=pair_facts.short(mine["site_digest"]),
-                          bundle=pair_facts.short(mine["lock_digest"])))
-        return None
     if theirs is None:
+        def elsewhere():
+            found = _from_peer_database(site, local, opts)
+            return None if found is None else {"facts": found, "authentic": True, "how": "database"}
         key = pair_facts.pair_key(secret_values(site, opts))
-        met = _live(site, local, mine, key, opts.peer_timeout if timeout is None else timeout, say)
+        met = _live(site, local, mine, key, opts.peer_timeout if timeout is None else timeout, say, elsewhere)
         if met is None:
             raise OnsiteError("pair-no-answer", {"peer": local.peer.name, "address": local.peer.address,
                                                  "port": site.cluster.pair_port}, exit_code=PEER_NOT_READY)
-        theirs, authentic, how = met["facts"], met["authentic"], "live"
+        theirs, authentic, how = met["facts"], met["authentic"], met.get("how", "live")
     lines = compare(mine, theirs, authentic, local)
     if lines:
         state.mark(STEP, "failed", differences=lines)

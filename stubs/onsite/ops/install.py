@@ -35,8 +35,9 @@ def payload_files(pkgs, directory):
     return paths
 
 
-def install_packages(args, root):
-    """The packages step; returns True when it installed something."""
+def install_packages(args, root, confirmed=False):
+    """The packages step; returns True when it installed something. confirmed: the whole
+    install was already confirmed (the question lists the packages too)."""
     directory = payload.payload_dir()
     lock = payload.load_lock(directory)
     desc = target.check(lock, root)
@@ -52,7 +53,8 @@ def install_packages(args, root):
         return False
     say(messages.text("install-plan", todo=len(todo), total=total, skip=total - len(todo)))
     files = payload_files(todo, directory)
-    tty.confirm("install-confirm", "install-declined", args.yes, todo=len(todo))
+    if not confirmed:
+        tty.confirm("install-confirm", "install-declined", args.yes, todo=len(todo))
     log = Log(root, "install")
     try:
         state.mark("install", "started", root=root, packages=[payload.nevra(p) for p in todo])
@@ -110,11 +112,47 @@ def run_preflight(args):
     """preflight's checks (host, bundle, node, VIP, peer, ports, disk, SELinux, clock);
     any FAIL stops install before anything changed. Prints the failing rows with their fix."""
     results = preflight.run_checks(preflight.context(args))
+    shown = [r for r in results if r.status in (checks.FAIL, checks.WARN)]
+    if shown:      # a WARN often predicts a failure later (nothing listens on the app port)
+        say(checks.render_table(shown))
     bad = checks.failed(results)
     if bad:
-        say(checks.render_table(bad))
         raise OnsiteError("install-preflight-failed", {"count": len(bad)}, exit_code=CHECKS_FAILED)
     return False
+
+
+def planned_changes(plan, root):
+    """What install is about to change here, one line each (empty: nothing left to do)."""
+    site, local = plan.site, plan.local
+    lock = payload.load_lock(payload.payload_dir())
+    todo = rpmdb.needed(payload.locked_packages(lock), rpmdb.installed(root))
+    journal = state.load().get("steps", {})
+    lines = []
+    if todo:
+        lines.append(messages.text("install-will-packages", count=len(todo), root=root))
+    if (journal.get("install-verify") or {}).get("status") != "done":
+        lines.append(messages.text("install-will-firewall", peer=local.peer.address, db_port=site.database.port,
+                                   app_port=site.app.port))
+        lines.append(messages.text("install-will-keepalived", vip=site.cluster.vip, interface=local.interface))
+        lines.append(messages.text("install-will-database", peer=local.peer.name))
+    return lines
+
+
+def run_packages(plan, args, root):
+    """The packages step of a full install: the one question first, then the packages."""
+    confirm_changes(plan, args, root)
+    return install_packages(args, root, confirmed=True)
+
+
+def confirm_changes(plan, args, root):
+    """Ask once, before the first change, listing every change (scripts and --accept: no question)."""
+    lines = planned_changes(plan, root)
+    if lines:
+        say(messages.text("install-will"))
+        for line in lines:
+            say("  - " + line)
+        tty.confirm("install-confirm-all", "install-declined", args.yes)
+    return bool(lines)
 
 
 def run_pair(plan):
@@ -158,7 +196,7 @@ def install(args):
     actions = {
         "preflight": lambda: run_preflight(site_args),
         handshake.STEP: lambda: run_pair(plan),
-        "packages": lambda: install_packages(args, root),
+        "packages": lambda: run_packages(plan, args, root),
         "verify": lambda: run_verify(site, local),
     }
     checked = []

@@ -65,10 +65,6 @@ MESSAGES = {
         "en": ("pair: {peer} runs the same bundle ({bundle}) and the same site ({site}), asked {how}", ""),
         "zh_CN": ("配对: {peer} 运行相同的安装包 ({bundle}) 和相同的 site ({site}), 通过{how}确认", ""),
     },
-    "pair-agreed-before": {
-        "en": ("pair: {peer} agreed earlier on this bundle ({bundle}) and site ({site}); its database does not answer yet, so that agreement stands", ""),
-        "zh_CN": ("配对: {peer} 之前已确认此安装包 ({bundle}) 和 site ({site}); 其数据库尚未应答, 沿用该确认", ""),
-    },
     "pair-how-database": {"en": ("through its database", ""), "zh_CN": ("其数据库", "")},
     "pair-how-live": {"en": ("live on the pair port", ""), "zh_CN": ("配对端口实时", "")},
 }
