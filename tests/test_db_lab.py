@@ -300,7 +300,7 @@ def test_different_data_is_refused_nothing_changes_then_seed_from(make_lab, tmp_
     for node in ("ha1", "ha2"):
         out = res[node].stdout + res[node].stderr
         assert res[node].returncode == errors.REFUSED, out
-        assert "both nodes hold application data and it differs; nothing was changed" in out
+        assert "both nodes hold application data and it differs; the data on both nodes was left as it is" in out
         assert "itv.device: contents differ" in out
         assert "--seed-from NODE" in out
         assert sql(lab, node, "SHOW SLAVE STATUS") == ""

@@ -221,7 +221,7 @@ def test_different_data_is_refused_and_nothing_changes_then_seed_from(nodes):
         exc = results[name]
         assert isinstance(exc, OnsiteError) and exc.reference == "db-data-differs", exc
         text = exc.render("en")
-        assert "both nodes hold application data and it differs; nothing was changed" in text
+        assert "both nodes hold application data and it differs; the data on both nodes was left as it is" in text
         assert "itv.device: contents differ" in text
         assert "--seed-from NODE" in text
     assert count(ha1) == 2 and count(ha2) == 1

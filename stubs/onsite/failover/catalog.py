@@ -12,8 +12,8 @@ MESSAGES = {
     },
     "firewall-failed": {
         "en": ("the firewall command failed: {command}",
-               "read the output above; fix the firewall service, then run configure again"),
-        "zh_CN": ("防火墙命令失败: {command}", "请阅读上面的输出, 修复防火墙服务后重新运行 configure"),
+               "read the output above; fix the firewall service, then run install again"),
+        "zh_CN": ("防火墙命令失败: {command}", "请阅读上面的输出, 修复防火墙服务后重新运行 install"),
     },
     # --- failover/keepalived_step.py
     "keepalived-missing": {
