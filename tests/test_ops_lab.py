@@ -109,6 +109,8 @@ def test_install_from_the_run_file_on_both_nodes(lab, world, first_install):
             assert "[%d/7] %s ..." % (number, step) in out
             assert journals[node]["steps"]["install-" + step]["status"] == "done"
         assert "install finished on %s" % node in out, out
+        # ha2 (lower priority) waited for ha1 to take the VIP before starting keepalived
+        assert "active node: ha1 holds the VIP 192.0.2.100, as the site prefers (priority 150)" in out, out
         assert "installed 17 packages" in out
     assert "database: copying itv from ha1" in res["ha2"].stdout
     assert app_rows(lab, "ha2") == world["rows"]
@@ -133,6 +135,28 @@ def test_verify_passes_on_both_nodes(lab, world, installed):
     for node in ("ha1", "ha2"):
         assert res[node].returncode == 0, res[node].stdout + res[node].stderr
         assert "FAIL" not in res[node].stdout
+
+
+def test_peer_unreachable_fails_verify_and_status_says_so(lab, world, installed):
+    """The peer's database cannot be asked: verify fails naming the peer (it never passes on
+    this node's word alone); status still shows this node and says the peer is unreachable."""
+    lab.block_tcp(3306)
+    try:
+        res = lab.exec_python_onsite("ha1", ["verify", "--timeout", "3"], timeout=180)
+        out = res.stdout + res.stderr
+        assert res.returncode == errors.CHECKS_FAILED, out
+        failing = [line for line in out.splitlines() if line.startswith("FAIL")]
+        assert any("pair-agrees" in line and "cannot log in to the database on ha2" in line for line in failing), out
+        assert any("one-writer" in line for line in failing), out
+        status = lab.exec_python_onsite("ha1", ["status"], timeout=120)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "peer unreachable (" in status.stdout and "this status shows this node only" in status.stdout
+        assert "pair: ha1 site " in status.stdout
+    finally:
+        lab.unblock_tcp(3306)
+    status = lab.exec_python_onsite("ha1", ["status", "--json"], timeout=120)
+    pair = json.loads(status.stdout)["pair"]
+    assert pair["agree"] is True and pair["ha1"] == pair["ha2"], pair
 
 
 def test_drill_reports_the_outage_and_status_shows_one_holder(lab, world, installed):

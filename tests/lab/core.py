@@ -398,6 +398,14 @@ class Lab:
     def unblock_vrrp(self) -> None:
         self._clear_bridge_rules("vrrp")
 
+    def block_tcp(self, port: int) -> None:
+        """Drop TCP to one port between the nodes (e.g. the database: the peer unreachable
+        for verify and status while VRRP still flows)."""
+        self._set_bridge_rules("tcp%d" % port, self._between_nodes("tcp dport %d" % port))
+
+    def unblock_tcp(self, port: int) -> None:
+        self._clear_bridge_rules("tcp%d" % port)
+
     def partition(self) -> None:
         """Drop all traffic (ARP too) between the nodes; the client still sees both."""
         self._set_bridge_rules("partition", self._between_nodes(""))

@@ -3,6 +3,14 @@
 Data only (no imports): onsite.core.messages merges the package catalogs."""
 
 MESSAGES = {
+    "ka-waiting-preferred": {
+        "en": ("keepalived: waiting up to {seconds} s for {peer} (preferred, priority {priority}) to take the VIP {vip} first", ""),
+        "zh_CN": ("keepalived: 最多等待 {seconds} 秒, 让 {peer} (首选, 优先级 {priority}) 先接管 VIP {vip}", ""),
+    },
+    "ka-preferred-absent": {
+        "en": ("keepalived: {peer} did not take the VIP within {seconds} s; starting here anyway (this node becomes active)", ""),
+        "zh_CN": ("keepalived: {peer} 在 {seconds} 秒内未接管 VIP; 仍在本机启动 (本节点将成为主用)", ""),
+    },
     # --- failover/firewall.py
     "firewall-none": {
         "en": ("no firewall tool found (firewalld, nft or iptables)",

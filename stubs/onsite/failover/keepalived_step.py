@@ -10,10 +10,11 @@ same site changes nothing and does not touch the running daemon.
 import os
 import shutil
 import tempfile
+import time
 
 from onsite.host import addresses
 from onsite.host import vip as host_vip
-from onsite.core import fileops, messages
+from onsite.core import fileops, messages, tty
 from onsite.failover import keepalived
 from onsite.host import services
 from onsite.core.errors import BAD_INPUT, FAILED, OnsiteError
@@ -100,6 +101,35 @@ def apply(site, local, opts=None):
         services.reload(SERVICE)
         changes.append(messages.text("ka-reloaded"))
     elif not services.is_active(SERVICE):
+        let_preferred_go_first(site, local)
         services.start(SERVICE)
         changes.append(messages.text("ka-started"))
     return changes
+
+
+PREFERRED_WAIT = 45
+
+
+def let_preferred_go_first(site, local, seconds=PREFERRED_WAIT, clock=time.monotonic):
+    """On the node the site does not prefer (the lower priority), wait until the preferred peer
+    holds the VIP before keepalived starts here: both start as BACKUP and the preferred one has
+    nopreempt, so whichever starts first would stay active. A peer that never takes the VIP
+    (down, not installed) costs at most `seconds`, then keepalived starts anyway."""
+    if local.me.priority >= local.peer.priority:
+        return True
+    vip = site.cluster.vip
+    messages_said = False
+    deadline = clock() + seconds
+    while clock() < deadline:
+        try:
+            if host_vip.view(vip, local.interface, local.peer.address, here=False, count=1, wait=1).peer:
+                return True
+        except OnsiteError:
+            return False          # ARP cannot be asked: nothing to wait for
+        if not messages_said:
+            tty.say(messages.text("ka-waiting-preferred", peer=local.peer.name, priority=local.peer.priority,
+                                  vip=vip, seconds=seconds))
+            messages_said = True
+        time.sleep(1)
+    tty.say(messages.text("ka-preferred-absent", peer=local.peer.name, seconds=seconds))
+    return False

@@ -20,7 +20,7 @@ from onsite.core import checks, messages, payload, state
 from onsite.core import tty
 from onsite.core.tty import say
 from onsite.host import dnfmodules, rpmdb, target
-from onsite.ops import configure, handshake, preflight, verify
+from onsite.ops import configure, handshake, preflight, status, verify
 from onsite.site import sitefile
 from onsite.core.errors import BAD_INPUT, CHECKS_FAILED, OnsiteError
 from onsite.core.logfile import Log
@@ -216,12 +216,27 @@ def install(args):
         any_change = any_change or changed
         ref = "install-step-changed" if changed else "install-step-unchanged"
         say(messages.text(ref, n=number, total=len(names), step=name, seconds=time.time() - started))
+    say_active_node(site, local)
     if not any_change:
         say(messages.text("install-all-noop", name=local.me.name))
     else:
         say(messages.text("install-all-done", name=local.me.name))
         tty.say_next("install-all-done", peer=local.peer.address)
     return 0
+
+
+def say_active_node(site, local):
+    """Which node serves now, and whether it is the one the site prefers (higher priority)."""
+    preferred = max(site.nodes, key=lambda n: n.priority)
+    holder, _detail = status.vip_holder(site, local)
+    name = {"here": local.me.name, "peer": local.peer.name}.get(holder)
+    if name is None:
+        say(messages.text("install-active-unknown", vip=site.cluster.vip, detail=holder))
+    elif name == preferred.name:
+        say(messages.text("install-active", name=name, vip=site.cluster.vip, priority=preferred.priority))
+    else:
+        say(messages.text("install-active-other", name=name, vip=site.cluster.vip, preferred=preferred.name,
+                          priority=preferred.priority))
 
 
 def _configure_step(step, plan, checked):
