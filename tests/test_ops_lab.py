@@ -18,6 +18,8 @@ fixture installs both nodes first, again after a test uninstalled them):
 
 import json
 import re
+import threading
+import time
 
 import pytest
 
@@ -183,6 +185,57 @@ def test_drill_reports_the_outage_and_status_shows_one_holder(lab, world, instal
     assert len(rows) == 2, status
     assert sum("holds VIP" in line for line in status.splitlines()) == 1, status
     assert all(row.count("Yes") == 2 for row in rows), status
+
+
+def test_one_node_rebuilt_with_rejoin_while_the_peer_serves(lab, world, installed):
+    """ha2 uninstalled while ha1 serves and takes writes: plain install on ha2 is refused before
+    any change (ha1 still replicates from ha2; starting from the old position would stop on
+    duplicate rows) and names install --rejoin; --rejoin copies ha1's data, ha1 answers through
+    the VIP the whole time, then replication works both ways and verify passes on both."""
+    lab.wait_single_holder(VIP)
+    assert lab.vip_holders(VIP) == ["ha1"]
+    out = lab.exec_python_onsite("ha2", ["uninstall"], timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('while-ha2-was-out')")
+    before = config_hashes(lab, "ha2")
+    plain = run_file_install(lab, "ha2", world["run"], world["site"], world["roots"]["ha2"], world["path"])
+    text = plain.stdout + plain.stderr
+    assert plain.returncode == errors.REFUSED, text
+    assert "ha1 is paired and still replicates from this node" in text
+    assert "run install --rejoin here" in text
+    assert "[3/7]" not in text and config_hashes(lab, "ha2") == before
+    answers = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            answers.append(lab.http_get("http://%s:8081/" % VIP))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        res = run_file_install(lab, "ha2", world["run"], world["site"], world["roots"]["ha2"], world["path"],
+                               extra=["--rejoin"])
+    finally:
+        stop.set()
+        watcher.join()
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text
+    assert "rejoin: copying ha1's data here (this node's is backed up first); ha1 keeps serving" in text
+    assert "[7/7] verify" in text
+    # ha1 served every request during the rebuild
+    assert answers and set(answers) == {(200, "ha1")}, answers
+    assert app_rows(lab, "ha2") == app_rows(lab, "ha1")
+    sql(lab, "ha2", "INSERT INTO itv.device (name) VALUES ('from-rebuilt-ha2')")
+    sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('to-rebuilt-ha2')")
+    end = time.monotonic() + 30
+    while app_rows(lab, "ha1") != app_rows(lab, "ha2"):
+        assert time.monotonic() < end, (app_rows(lab, "ha1"), app_rows(lab, "ha2"))
+        time.sleep(0.3)
+    for node in ("ha1", "ha2"):
+        check = lab.exec_python_onsite(node, ["verify"], timeout=180)
+        assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_uninstall_restores_every_config_file_keeps_the_rows_and_every_host_package(lab, world, installed):

@@ -57,6 +57,18 @@ MESSAGES = {
         "zh_CN": ("对端 {peer} ({address}) 在 {seconds} 秒内无响应; 本节点的配置已完成",
                   "请现在在 {peer} 上运行 install (相同的 .run 和 site.toml), 然后在本节点重新运行 install"),
     },
+    "db-rejoin-needed": {
+        "en": ("{peer} is paired and still replicates from this node, but this node's own pairing is gone (it was uninstalled or rebuilt): its data is out of date",
+               "run install --rejoin here: it copies {peer}'s data to this node (this node's is backed up first) while {peer} keeps serving"),
+        "zh_CN": ("{peer} 已配对且仍在从本节点复制, 但本节点自身的配对信息已不存在 (已卸载或重建): 本节点数据已过期",
+                  "请在本机运行 install --rejoin: 将 {peer} 的数据复制到本节点 (先备份本节点数据), {peer} 持续提供服务"),
+    },
+    "db-rejoin-no-peer": {
+        "en": ("--rejoin needs a paired, healthy peer, and {peer} is not paired (or cannot be reached)",
+               "run plain install on both nodes instead (without --rejoin)"),
+        "zh_CN": ("--rejoin 需要一个已配对且正常的对端, 但 {peer} 未配对 (或无法连接)",
+                  "请改为在两个节点上运行普通的 install (不带 --rejoin)"),
+    },
     "db-data-differs": {
         "en": ("both nodes hold application data and it differs; the data on both nodes was left as it is (firewall, keepalived and the replication accounts are set up; install resumes from here)",
                "decide which node's data to keep, then run on the OTHER node: install --seed-from NODE (its data is backed up first)"),
@@ -160,6 +172,8 @@ MESSAGES = {
                              "zh_CN": ("来自 {peer} 的复制通道已配置", "")},
     "db-pg-seed-ignored": {"en": ("--seed-from ignored: this node already replicates from {peer}", ""),
                            "zh_CN": ("已忽略 --seed-from: 本节点已在从 {peer} 复制", "")},
+    "db-pg-rejoin": {"en": ("rejoin: copying {peer}'s data here (this node's is backed up first); {peer} keeps serving", ""),
+                     "zh_CN": ("重新加入: 正在将 {peer} 的数据复制到本机 (先备份本机数据); {peer} 继续提供服务", "")},
     "db-pg-copy-again": {"en": ("the last copy from {peer} was interrupted; copying again", ""),
                          "zh_CN": ("上次从 {peer} 的复制被中断; 重新复制", "")},
     "db-pg-peer-copies": {"en": ("{peer} will copy this node's data; waiting for it", ""),

@@ -34,8 +34,9 @@ DbContext = collections.namedtuple("DbContext", (
     "service",       # object with start(name) and restart(name), or None
     "out",           # callable(str) for progress lines
     "node_facts",    # this node's statement for the peer (onsite.pair.facts), or None
+    "rejoin",        # rebuild this node from a paired peer (install --rejoin)
 ))
-DbContext.__new__.__defaults__ = (None,)
+DbContext.__new__.__defaults__ = (None, False)
 
 PHASE_TABLE = "`{}`.`node_state`".format(db_render.OWN_SCHEMA)
 
@@ -362,6 +363,39 @@ def stable_inventories(ctx, admin, peer):
         time.sleep(0.5)
 
 
+def channel_source(conn):
+    """The address conn's server replicates from (None: no channel), asked without knowing
+    the server's version (SHOW REPLICA STATUS first, the older SHOW SLAVE STATUS next)."""
+    for statement, column in (("SHOW REPLICA STATUS", "Source_Host"), ("SHOW SLAVE STATUS", "Master_Host")):
+        try:
+            rows = conn.query(statement)
+        except DbError:
+            continue
+        return (rows[0].get(column) or rows[0].get("Master_Host")) if rows else None
+    return None
+
+
+def peer_replicates_from_us(ctx, facts, peer):
+    """True when the peer's replica channel reads from this node's address."""
+    try:
+        status = replica_status(facts, peer)
+    except DbError:
+        return False
+    return bool(status) and status.get(facts.col_source_host) == ctx.plan.address
+
+
+def check_not_a_stale_half(ctx, facts, peer):
+    """This node has no pairing of its own (new, or uninstalled) while the peer is paired and
+    still replicates from it: a plain install would start from a stale position and stop on
+    duplicate rows. Only --rejoin (a fresh copy of the peer's data) is safe; --rejoin in
+    turn needs a paired peer."""
+    paired = peer.ping() and get_phase(peer, ctx.plan.peer_name) == "paired"
+    if paired and not ctx.rejoin and peer_replicates_from_us(ctx, facts, peer):
+        raise OnsiteError("db-rejoin-needed", {"peer": ctx.plan.peer_name}, exit_code=REFUSED)
+    if ctx.rejoin and not paired:
+        raise OnsiteError("db-rejoin-no-peer", {"peer": ctx.plan.peer_name}, exit_code=BAD_INPUT)
+
+
 def configure(ctx):
     """Run the whole database step on this node; returns a summary dict."""
     for key in ("repl_password", "seed_password"):
@@ -414,10 +448,16 @@ def configure(ctx):
         else:
             own_phase = get_phase(admin, ctx.plan.name)
             if own_phase is None:
+                check_not_a_stale_half(ctx, facts, peer)
                 set_phase(admin, ctx.plan.name, "ready", binlog_position(facts, admin))
             wait_for_peer(ctx, peer)
             _wait_peer_not_seeding(ctx, peer)
-            if own_phase == "seeding":
+            if ctx.rejoin:
+                # the peer serves on; its channel from us resumes by itself (our binlog kept
+                # its place), ours starts where the copy was taken
+                server.say(ctx, "db-pg-rejoin", peer=ctx.plan.peer_name)
+                choice = "seed"
+            elif own_phase == "seeding":
                 # 'seeding' outlives only a hard kill (any error resets it to 'ready'): the
                 # decision to copy was made, our data was backed up, the load stopped halfway
                 server.say(ctx, "db-pg-copy-again", peer=ctx.plan.peer_name)

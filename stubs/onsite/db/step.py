@@ -29,8 +29,8 @@ ROLE_HOOK = os.path.join(vrrp.hook_dir(), "50-database")
 
 
 # this step's own flags, frozen (configure and install build them once from the arguments)
-Options = collections.namedtuple("Options", "seed_from peer_secret peer_timeout verify_timeout")
-DEFAULTS = Options(seed_from=None, peer_secret=None, peer_timeout=600, verify_timeout=30)
+Options = collections.namedtuple("Options", "seed_from peer_secret peer_timeout verify_timeout rejoin")
+DEFAULTS = Options(seed_from=None, peer_secret=None, peer_timeout=600, verify_timeout=30, rejoin=False)
 
 
 def add_arguments(parser):
@@ -43,6 +43,9 @@ def add_arguments(parser):
                        help="how long to wait for the other node (default 600)")
     group.add_argument("--verify-timeout", type=int, default=30, metavar="SECONDS",
                        help="how long replication may take to prove itself (default 30)")
+    group.add_argument("--rejoin", action="store_true",
+                       help="rebuild this node against a healthy, paired peer: copy the peer's data here"
+                            " (this node's is backed up first), the peer keeps serving")
 
 
 def options(args):
@@ -123,7 +126,7 @@ def apply(site, local, opts=DEFAULTS, out=print):
                              repl_password=repl, seed_password=seed,
                              seed_from=opts.seed_from, peer_timeout=opts.peer_timeout,
                              verify_timeout=opts.verify_timeout, service=services, out=out,
-                             node_facts=pair_facts.of_this_node(site, local))
+                             node_facts=pair_facts.of_this_node(site, local), rejoin=bool(opts.rejoin))
     summary = db_pairing.configure(ctx)
     facts = summary["facts"]
     changes = list(summary["changed"])

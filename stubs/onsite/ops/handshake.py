@@ -19,6 +19,7 @@ import time
 from onsite.core import messages, state
 from onsite.core.errors import PEER_NOT_READY, REFUSED, BAD_INPUT, OnsiteError
 from onsite.db import nodefacts
+from onsite.db import pairing as db_pairing
 from onsite.db import render as db_render
 from onsite.db import status as db_status
 from onsite.db import step as db_step
@@ -69,16 +70,33 @@ def compare(mine, theirs, authentic, local):
 def _from_peer_database(site, local, opts):
     """The facts the peer's installer recorded in its database, or None when it cannot be
     asked that way (no client here yet, the peer runs no database we can log in to)."""
-    client = find_program(("mariadb", "mysql"))
-    _repl, seed = db_step.passwords(site, opts)
-    if client is None or not seed:
+    conn = _peer_login(site, local, opts)
+    if conn is None:
         return None
-    conn = Connection(db_render.SEED_USER, seed, host=local.peer.address, port=site.database.port,
-                      connect_timeout=3)
     try:
         return nodefacts.read(conn, local.peer.name)
     except DbError:
         return None
+
+
+def _peer_login(site, local, opts):
+    """How to log in to the peer's database with the seeding account (None: no client here)."""
+    client = find_program(("mariadb", "mysql"))
+    _repl, seed = db_step.passwords(site, opts)
+    if client is None or not seed:
+        return None
+    return Connection(db_render.SEED_USER, seed, host=local.peer.address, port=site.database.port,
+                      connect_timeout=3)
+
+
+def check_rejoin(site, local, opts):
+    """Before any change: a node without a pairing of its own (new, or uninstalled) whose peer
+    still replicates from it must be rebuilt with --rejoin, never re-paired in place."""
+    if opts.rejoin or "database" in (state.load().get("steps") or {}):
+        return
+    conn = _peer_login(site, local, opts)
+    if conn is not None and db_pairing.channel_source(conn) == local.me.address:
+        raise OnsiteError("db-rejoin-needed", {"peer": local.peer.name}, exit_code=REFUSED)
 
 
 def _live(site, local, mine, key, timeout, say, elsewhere):
@@ -117,6 +135,8 @@ def agree(site, local, opts, say, timeout=None):
                                                  "port": site.cluster.pair_port}, exit_code=PEER_NOT_READY)
         theirs, authentic, how = met["facts"], met["authentic"], met.get("how", "live")
     lines = compare(mine, theirs, authentic, local)
+    if not lines and how == "database":
+        check_rejoin(site, local, opts)
     if lines:
         state.mark(STEP, "failed", differences=lines)
         first, second = site.nodes[0].name, site.nodes[1].name
