@@ -188,22 +188,23 @@ def test_drill_reports_the_outage_and_status_shows_one_holder(lab, world, instal
 
 
 def test_one_node_rebuilt_with_rejoin_while_the_peer_serves(lab, world, installed):
-    """ha2 uninstalled while ha1 serves and takes writes: plain install on ha2 is refused before
-    any change (ha1 still replicates from ha2; starting from the old position would stop on
-    duplicate rows) and names install --rejoin; --rejoin copies ha1's data, ha1 answers through
-    the VIP the whole time, then replication works both ways and verify passes on both."""
-    lab.wait_single_holder(VIP)
-    assert lab.vip_holders(VIP) == ["ha1"]
-    out = lab.exec_python_onsite("ha2", ["uninstall"], timeout=180)
+    """The standby node uninstalled while the holder serves and takes writes: plain install there
+    is refused before any change (the holder still replicates from it; starting from the old
+    position would stop on duplicate rows) and names install --rejoin; --rejoin copies the
+    holder's data, the holder answers through the VIP the whole time, then replication works
+    both ways and verify passes on both."""
+    serving = lab.wait_single_holder(VIP)
+    rebuilt = "ha2" if serving == "ha1" else "ha1"
+    out = lab.exec_python_onsite(rebuilt, ["uninstall"], timeout=180)
     assert out.returncode == 0, out.stdout + out.stderr
-    sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('while-ha2-was-out')")
-    before = config_hashes(lab, "ha2")
-    plain = run_file_install(lab, "ha2", world["run"], world["site"], world["roots"]["ha2"], world["path"])
+    sql(lab, serving, "INSERT INTO itv.device (name) VALUES ('while-the-other-was-out')")
+    before = config_hashes(lab, rebuilt)
+    plain = run_file_install(lab, rebuilt, world["run"], world["site"], world["roots"][rebuilt], world["path"])
     text = plain.stdout + plain.stderr
     assert plain.returncode == errors.REFUSED, text
-    assert "ha1 is paired and still replicates from this node" in text
+    assert "%s is paired and still replicates from this node" % serving in text
     assert "run install --rejoin here" in text
-    assert "[3/7]" not in text and config_hashes(lab, "ha2") == before
+    assert "[3/7]" not in text and config_hashes(lab, rebuilt) == before
     answers = []
     stop = threading.Event()
 
@@ -215,20 +216,21 @@ def test_one_node_rebuilt_with_rejoin_while_the_peer_serves(lab, world, installe
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        res = run_file_install(lab, "ha2", world["run"], world["site"], world["roots"]["ha2"], world["path"],
+        res = run_file_install(lab, rebuilt, world["run"], world["site"], world["roots"][rebuilt], world["path"],
                                extra=["--rejoin"])
     finally:
         stop.set()
         watcher.join()
     text = res.stdout + res.stderr
     assert res.returncode == 0, text
-    assert "rejoin: copying ha1's data here (this node's is backed up first); ha1 keeps serving" in text
+    assert ("rejoin: copying %s's data here (this node's is backed up first); %s keeps serving"
+            % (serving, serving)) in text
     assert "[7/7] verify" in text
-    # ha1 served every request during the rebuild
-    assert answers and set(answers) == {(200, "ha1")}, answers
-    assert app_rows(lab, "ha2") == app_rows(lab, "ha1")
-    sql(lab, "ha2", "INSERT INTO itv.device (name) VALUES ('from-rebuilt-ha2')")
-    sql(lab, "ha1", "INSERT INTO itv.device (name) VALUES ('to-rebuilt-ha2')")
+    # the serving node answered every request during the rebuild
+    assert answers and set(answers) == {(200, serving)}, answers
+    assert app_rows(lab, rebuilt) == app_rows(lab, serving)
+    sql(lab, rebuilt, "INSERT INTO itv.device (name) VALUES ('from-the-rebuilt-node')")
+    sql(lab, serving, "INSERT INTO itv.device (name) VALUES ('to-the-rebuilt-node')")
     end = time.monotonic() + 30
     while app_rows(lab, "ha1") != app_rows(lab, "ha2"):
         assert time.monotonic() < end, (app_rows(lab, "ha1"), app_rows(lab, "ha2"))
