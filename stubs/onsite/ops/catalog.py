@@ -266,8 +266,8 @@ MESSAGES = {
                          "zh_CN": ("未安装冲突的数据库软件包 ({flavour} 安装包)", "")},
     "pf-data-none": {"en": ("no existing application data in {datadir}", ""),
                      "zh_CN": ("{datadir} 中没有现有的应用数据", "")},
-    "pf-data": {"en": ("existing database data in {datadir}: {schemas} ({size} MiB); it is kept: configure compares it with the peer and never overwrites it without --seed-from", "make a backup first (mysqldump); see docs/database.md 'Initial data'"),
-                "zh_CN": ("{datadir} 中已有数据库数据: {schemas} ({size} MiB); 将被保留: configure 会与对端比较, 没有 --seed-from 绝不覆盖", "请先备份 (mysqldump); 参见 docs/database.md '初始数据'")},
+    "pf-data": {"en": ("existing database data in {datadir}: {schemas} ({size} MiB); it is kept: install compares it with the peer and never overwrites it without --seed-from or --rejoin", "make a backup first (mysqldump --all-databases > backup.sql); install backs the schemas up again before it ever copies the peer's data over them (only with --seed-from or --rejoin)"),
+                "zh_CN": ("{datadir} 中已有数据库数据: {schemas} ({size} MiB); 将被保留: install 会与对端比较, 没有 --seed-from 或 --rejoin 绝不覆盖", "请先备份 (mysqldump --all-databases > backup.sql); 仅在使用 --seed-from 或 --rejoin 时, install 才会在再次备份后用对端数据覆盖这些库")},
     # --- ops/site_init.py
     "site-init-exists": {
         "en": ("{path} already exists; nothing was changed",
