@@ -374,8 +374,9 @@ def test_full_tmpdir_falls_back_to_the_next_place(built, tmp_path):
     assert f"{mnt}: only" in out.stderr and "trying the next place" in out.stderr
 
 
-def test_signal_during_the_run_removes_the_temp_dir(built, tmp_path):
-    """A fake python3 that sleeps stands in for a long onsite step; SIGTERM must clean up."""
+def _run_with_sleeping_python(built, tmp_path):
+    """The demo .run started with a fake python3 that sleeps (a long onsite step); returns the
+    process and its TMPDIR once the header has unpacked and started it."""
     bindir = empty_dir(tmp_path / "bin")
     marker = tmp_path / "started"
     fake = bindir / "python3"
@@ -386,11 +387,20 @@ def test_signal_during_the_run_removes_the_temp_dir(built, tmp_path):
     env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", TMPDIR=str(tmp))
     proc = subprocess.Popen(["dash", str(built["demo"]), "--", "status"], env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    deadline = time.time() + 60
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    if not marker.exists():
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise AssertionError("the header never started the onsite program")
+    return proc, tmp
+
+
+def test_signal_during_the_run_removes_the_temp_dir(built, tmp_path):
+    """A fake python3 that sleeps stands in for a long onsite step; SIGTERM must clean up."""
+    proc, tmp = _run_with_sleeping_python(built, tmp_path)
     try:
-        deadline = time.time() + 60
-        while not marker.exists() and time.time() < deadline:
-            time.sleep(0.1)
-        assert marker.exists(), "the header never started the onsite program"
         assert len(list(tmp.iterdir())) == 1
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -405,21 +415,8 @@ def test_signal_during_the_run_removes_the_temp_dir(built, tmp_path):
 def test_a_killed_run_leaves_a_directory_the_next_run_removes(built, tmp_path):
     """kill -9 cannot be trapped: the unpacked directory stays. The next run removes it (its
     .hb-owner names a dead process), and keeps one whose owner still runs."""
-    bindir = empty_dir(tmp_path / "bin")
-    marker = tmp_path / "started"
-    fake = bindir / "python3"
-    fake.write_text("#!/bin/sh\ncase \"$1\" in -c) exit 0;; esac\n"
-                    f"touch {marker}\nexec sleep 60\n")
-    fake.chmod(0o755)
-    tmp = empty_dir(tmp_path / "tmp")
-    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", TMPDIR=str(tmp))
-    proc = subprocess.Popen(["dash", str(built["demo"]), "--", "status"], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proc, tmp = _run_with_sleeping_python(built, tmp_path)
     try:
-        deadline = time.time() + 60
-        while not marker.exists() and time.time() < deadline:
-            time.sleep(0.1)
-        assert marker.exists(), "the header never started the onsite program"
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
