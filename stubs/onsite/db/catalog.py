@@ -172,6 +172,8 @@ MESSAGES = {
                              "zh_CN": ("来自 {peer} 的复制通道已配置", "")},
     "db-pg-seed-ignored": {"en": ("--seed-from ignored: this node already replicates from {peer}", ""),
                            "zh_CN": ("已忽略 --seed-from: 本节点已在从 {peer} 复制", "")},
+    "db-pg-still-waiting": {"en": ("still waiting for {peer}: {left} s left (its database step must reach {want}; now: {now})", ""),
+                            "zh_CN": ("仍在等待 {peer}: 剩余 {left} 秒 (其数据库步骤须到达 {want}; 当前: {now})", "")},
     "db-pg-rejoin": {"en": ("rejoin: copying {peer}'s data here (this node's is backed up first); {peer} keeps serving", ""),
                      "zh_CN": ("重新加入: 正在将 {peer} 的数据复制到本机 (先备份本机数据); {peer} 继续提供服务", "")},
     "db-pg-copy-again": {"en": ("the last copy from {peer} was interrupted; copying again", ""),

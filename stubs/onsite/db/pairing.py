@@ -327,18 +327,24 @@ def _peer_port(ctx):
 
 def wait_for_peer(ctx, peer, phases=("ready", "seeded", "paired")):
     deadline = time.time() + ctx.peer_timeout
-    said = False
+    said = None
     while True:
-        if peer.ping() and get_phase(peer, ctx.plan.peer_name) in phases:
+        reachable = peer.ping()
+        phase = get_phase(peer, ctx.plan.peer_name) if reachable else None
+        if phase in phases:
             return
         if time.time() > deadline:
             raise OnsiteError("db-peer-not-ready", {"peer": ctx.plan.peer_name,
                                                     "address": ctx.plan.peer_address,
                                                     "seconds": ctx.peer_timeout}, exit_code=PEER_NOT_READY)
-        if not said:
+        if said is None:
             server.say(ctx, "db-pg-waiting", seconds=ctx.peer_timeout, peer=ctx.plan.peer_name,
                  address=ctx.plan.peer_address)
-            said = True
+            said = time.time()
+        elif time.time() - said >= 15:       # a countdown, and what the peer still lacks
+            server.say(ctx, "db-pg-still-waiting", peer=ctx.plan.peer_name, left=int(deadline - time.time()),
+                       want="/".join(phases), now=phase or ("-" if reachable else "unreachable"))
+            said = time.time()
         time.sleep(1)
 
 

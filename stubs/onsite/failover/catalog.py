@@ -4,8 +4,8 @@ Data only (no imports): onsite.core.messages merges the package catalogs."""
 
 MESSAGES = {
     "ka-waiting-preferred": {
-        "en": ("keepalived: waiting up to {seconds} s for {peer} (preferred, priority {priority}) to take the VIP {vip} first", ""),
-        "zh_CN": ("keepalived: 最多等待 {seconds} 秒, 让 {peer} (首选, 优先级 {priority}) 先接管 VIP {vip}", ""),
+        "en": ("keepalived: waiting up to {seconds} s for {peer} (the node that should end active) to take the VIP {vip} first", ""),
+        "zh_CN": ("keepalived: 最多等待 {seconds} 秒, 让 {peer} (安装后应为主用的节点) 先接管 VIP {vip}", ""),
     },
     "ka-preferred-absent": {
         "en": ("keepalived: {peer} did not take the VIP within {seconds} s; starting here anyway (this node becomes active)", ""),

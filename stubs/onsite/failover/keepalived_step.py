@@ -14,7 +14,7 @@ import time
 
 from onsite.host import addresses
 from onsite.host import vip as host_vip
-from onsite.core import fileops, messages, tty
+from onsite.core import fileops, messages, state, tty
 from onsite.failover import keepalived
 from onsite.host import services
 from onsite.core.errors import BAD_INPUT, FAILED, OnsiteError
@@ -110,12 +110,21 @@ def apply(site, local, opts=None):
 PREFERRED_WAIT = 45
 
 
+def preferred_name(site, local):
+    """Who should be active: what install's pair handshake decided (journal), else the higher
+    priority node."""
+    entry = state.load().get("steps", {}).get("pair") or {}
+    if entry.get("preferred") in (local.me.name, local.peer.name):
+        return entry["preferred"]
+    return local.me.name if local.me.priority >= local.peer.priority else local.peer.name
+
+
 def let_preferred_go_first(site, local, seconds=PREFERRED_WAIT, clock=time.monotonic):
-    """On the node the site does not prefer (the lower priority), wait until the preferred peer
-    holds the VIP before keepalived starts here: both start as BACKUP and the preferred one has
+    """On the node that should not end active, wait until the preferred peer holds the VIP
+    before keepalived starts here: both start as BACKUP and the higher priority one has
     nopreempt, so whichever starts first would stay active. A peer that never takes the VIP
     (down, not installed) costs at most `seconds`, then keepalived starts anyway."""
-    if local.me.priority >= local.peer.priority:
+    if preferred_name(site, local) == local.me.name:
         return True
     vip = site.cluster.vip
     messages_said = False
@@ -127,8 +136,7 @@ def let_preferred_go_first(site, local, seconds=PREFERRED_WAIT, clock=time.monot
         except OnsiteError:
             return False          # ARP cannot be asked: nothing to wait for
         if not messages_said:
-            tty.say(messages.text("ka-waiting-preferred", peer=local.peer.name, priority=local.peer.priority,
-                                  vip=vip, seconds=seconds))
+            tty.say(messages.text("ka-waiting-preferred", peer=local.peer.name, vip=vip, seconds=seconds))
             messages_said = True
         time.sleep(1)
     tty.say(messages.text("ka-preferred-absent", peer=local.peer.name, seconds=seconds))

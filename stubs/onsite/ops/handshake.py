@@ -14,12 +14,14 @@ exit 14; a peer that never came, exit 13. Nothing was changed in either case: th
 touched is a runtime-only firewall opening of the pair port for the peer, removed at once.
 """
 
+import os
 import time
 
 from onsite.core import messages, state
 from onsite.core.errors import PEER_NOT_READY, REFUSED, BAD_INPUT, OnsiteError
 from onsite.db import nodefacts
 from onsite.db import pairing as db_pairing
+from onsite.db import paths as db_paths
 from onsite.db import render as db_render
 from onsite.db import status as db_status
 from onsite.db import step as db_step
@@ -120,9 +122,40 @@ def _live(site, local, mine, key, timeout, say, elsewhere):
         close()
 
 
+def app_data_here(site, datadir=None):
+    """True when one of the site's app schemas holds tables on this node's server (its files,
+    read before any database runs: the handshake comes before the packages)."""
+    directory = datadir or db_paths.datadir()
+    for schema in site.database.schemas:
+        try:
+            names = os.listdir(os.path.join(directory, schema))
+        except OSError:
+            continue
+        if any(name != "db.opt" for name in names):
+            return True
+    return False
+
+
+def preferred_node(site, has_data):
+    """The node that should be active after install: the higher priority one, unless it holds
+    no app data and the other does (the empty one is seeded from it meanwhile). has_data:
+    {node name: bool or None (unknown)}."""
+    top, other = sorted(site.nodes, key=lambda n: -n.priority)
+    if has_data.get(top.name) is False and has_data.get(other.name) is True:
+        return other.name
+    return top.name
+
+
+def preferred_from_journal(site, root="/"):
+    """The preferred node the handshake decided, or the higher priority one."""
+    entry = state.load(root).get("steps", {}).get(STEP) or {}
+    names = [n.name for n in site.nodes]
+    return entry["preferred"] if entry.get("preferred") in names else preferred_node(site, {})
+
+
 def agree(site, local, opts, say, timeout=None):
     """The handshake (see the module docstring); returns the peer's facts when both agree."""
-    mine = pair_facts.of_this_node(site, local)
+    mine = dict(pair_facts.of_this_node(site, local), has_data=app_data_here(site))
     theirs, authentic, how = _from_peer_database(site, local, opts), True, "database"
     if theirs is None:
         def elsewhere():
@@ -142,8 +175,9 @@ def agree(site, local, opts, say, timeout=None):
         first, second = site.nodes[0].name, site.nodes[1].name
         raise OnsiteError("pair-differs", {"peer": local.peer.name, "first": first, "second": second},
                           context=lines, exit_code=REFUSED)
+    preferred = preferred_node(site, {local.me.name: mine.get("has_data"), local.peer.name: theirs.get("has_data")})
     state.mark(STEP, "done", how=how, peer=local.peer.name, site_digest=mine["site_digest"],
-               lock_digest=mine["lock_digest"], facts=mine)
+               lock_digest=mine["lock_digest"], facts=mine, preferred=preferred)
     say(messages.text("pair-agreed", peer=local.peer.name, site=pair_facts.short(mine["site_digest"]),
                       bundle=pair_facts.short(mine["lock_digest"]), how=messages.text(HOW[how])))
     return theirs

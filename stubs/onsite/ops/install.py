@@ -226,17 +226,18 @@ def install(args):
 
 
 def say_active_node(site, local):
-    """Which node serves now, and whether it is the one the site prefers (higher priority)."""
-    preferred = max(site.nodes, key=lambda n: n.priority)
+    """Which node serves now, and whether it is the one that should (handshake.preferred_node)."""
+    preferred = handshake.preferred_from_journal(site)
+    why = messages.text("install-why-data" if preferred != max(site.nodes, key=lambda n: n.priority).name
+                        else "install-why-priority")
     holder, _detail = status.vip_holder(site, local)
     name = {"here": local.me.name, "peer": local.peer.name}.get(holder)
     if name is None:
         say(messages.text("install-active-unknown", vip=site.cluster.vip, detail=holder))
-    elif name == preferred.name:
-        say(messages.text("install-active", name=name, vip=site.cluster.vip, priority=preferred.priority))
+    elif name == preferred:
+        say(messages.text("install-active", name=name, vip=site.cluster.vip, why=why))
     else:
-        say(messages.text("install-active-other", name=name, vip=site.cluster.vip, preferred=preferred.name,
-                          priority=preferred.priority))
+        say(messages.text("install-active-other", name=name, vip=site.cluster.vip, preferred=preferred, why=why))
 
 
 def _configure_step(step, plan, checked):
