@@ -273,7 +273,7 @@ def test_customer_root_password_is_kept_and_overrides_are_reported(nodes):
     assert info.value.reference == "db-peer-not-ready"
     text = info.value.render("en")
     assert "peer ha2 (127.0.0.1) did not answer within 2 s; this node's side is done" in text
-    assert "run 'configure' on ha2 now" in text
+    assert "run install on ha2 now" in text
 
 
 def test_copy_that_would_not_fit_is_refused_before_anything_is_written(nodes):

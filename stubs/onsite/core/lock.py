@@ -4,7 +4,8 @@ install, configure, uninstall/rollback and drill take it (cli.EXCLUSIVE); a seco
 who holds it (pid, command, since when) and exits before changing anything. The kernel drops
 an flock when its process dies, so a lock left by a killed run (kill -9, power loss) is free
 again: the next run takes it over and says whose it was. The file's text is only a
-description of the holder, never the lock itself.
+description of the holder, never the lock itself; a run that ends removes the file (and the
+directory when it made it and it is empty), so a refused run leaves no trace.
 """
 
 import contextlib
@@ -46,15 +47,11 @@ def held(command, root="/", say=None):
     """Hold the installer lock for the body; OnsiteError(lock-held, REFUSED) when another run
     has it. say(text) hears about a lock taken over from a run that died."""
     path = lock_path(root)
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    directory = os.path.dirname(path)
+    made_dir = not os.path.isdir(directory)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = _open_locked(path)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
-            raise OnsiteError("lock-held", dict(_describe(_read_holder(fd)), path=path), exit_code=REFUSED)
         previous = _read_holder(fd)
         if previous and say is not None:
             say(messages.text("lock-taken-over", **_describe(previous)))
@@ -65,7 +62,36 @@ def held(command, root="/", say=None):
         try:
             yield record
         finally:
-            os.ftruncate(fd, 0)       # an empty file: nobody holds it, nothing to take over
+            # gone again, while still locked: a run that opened it meanwhile sees it was
+            # unlinked and opens the new one (_open_locked), so two runs never both hold it
+            os.unlink(path)
+            if made_dir:
+                try:
+                    os.rmdir(directory)      # only when empty: the run changed nothing else
+                except OSError:
+                    pass
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
+        os.close(fd)
+
+
+def _open_locked(path):
+    """An fd of path holding the exclusive lock; OnsiteError(lock-held) when another run has
+    it. Retries when the file was unlinked between open and flock (its holder just ended)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = _read_holder(fd)
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise OnsiteError("lock-held", dict(_describe(holder), path=path), exit_code=REFUSED)
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except OSError:
+            same = False
+        if same:
+            return fd
         os.close(fd)

@@ -189,7 +189,10 @@ def installed_facts(site, local, root="/"):
     agreed = state.load(root).get("steps", {}).get(STEP) or {}
     if agreed.get("status") == "done" and isinstance(agreed.get("facts"), dict):
         return agreed["facts"]     # the site as installed, secrets by fingerprint
-    return pair_facts.of_this_node(site, local, agreed.get("lock_digest"))
+    facts = pair_facts.of_this_node(site, local, agreed.get("lock_digest"))
+    if not site.secrets or not any(site.secrets):
+        facts = pair_facts.without_secrets(facts)
+    return facts
 
 
 def record_here(site, local, root="/"):

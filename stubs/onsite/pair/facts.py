@@ -44,8 +44,8 @@ def canonical_site(site):
     """{'cluster.vip': '192.0.2.100/24', 'node[0].name': 'ha1', ..., 'secrets.seed_password': 'hmac-...'}"""
     flat = _flatten("", sitefile.to_dict(site), {})
     flat.pop("version", None)
-    for name in SECRET_NAMES:
-        flat["secrets." + name] = secret_fingerprint(name, getattr(site.secrets, name))
+    for name in SECRET_NAMES:     # a site without [secrets] (--peer-secret): all None
+        flat["secrets." + name] = secret_fingerprint(name, getattr(site.secrets, name, None))
     return flat
 
 
@@ -88,10 +88,24 @@ def of_this_node(site, local, lock_sha=None):
     }
 
 
+UNKNOWN = "(unknown here)"
+
+
+def without_secrets(facts):
+    """facts built from a site remembered without [secrets] (verify after the site file left
+    the host, on a node configured without the handshake): its secrets are unknown, not unset."""
+    out = dict(facts, site=dict(facts.get("site") or {}), site_digest=None)
+    for name in SECRET_NAMES:
+        out["site"]["secrets." + name] = UNKNOWN
+    return out
+
+
 def differences(mine, theirs):
-    """[(key, my value, their value)] of the site keys that differ (secrets by fingerprint)."""
+    """[(key, my value, their value)] of the site keys that differ (secrets by fingerprint);
+    keys unknown here are not compared."""
     a, b = mine.get("site") or {}, theirs.get("site") or {}
-    return [(key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    return [(key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b))
+            if a.get(key) != b.get(key) and a.get(key) != UNKNOWN]
 
 
 def show(value):
