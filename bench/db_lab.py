@@ -1,4 +1,4 @@
-"""Database numbers in the namespace lab (run on demand: python3 bench/db_lab.py [rounds]).
+"""Database numbers in the namespace lab (run on demand: python3 bench/db_lab.py [rounds | --smoke]).
 
 Measures: full configure (firewall + keepalived + database) on both nodes at once; for each
 failover round (keepalived stopped on the holder) the time until the new holder is writable
@@ -30,7 +30,9 @@ def wait(pred, timeout=60):
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    args = sys.argv[1:]
+    # --smoke: one round (the test suite runs it so the benchmark cannot rot)
+    rounds = 1 if "--smoke" in args else (int(args[0]) if args else 5)
     lab = new_lab()
     try:
         lab.up()

@@ -1,6 +1,6 @@
 """Measure the database step on two real MariaDB servers (127.0.0.1, temp datadirs).
 
-Run on demand: python3 bench/db_replication.py [rows]
+Run on demand: python3 bench/db_replication.py [rows | --smoke]
 Prints: configure time for an empty pair, seeding time/throughput for `rows` rows, the
 canary round trip, and how long a 1000-row burst takes to appear on the peer.
 """
@@ -51,7 +51,9 @@ def pair(tmp, template, rows):
 
 
 def main():
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
+    args = sys.argv[1:]
+    # --smoke: a few rows, one pass (the test suite runs it so the benchmark cannot rot)
+    rows = 500 if "--smoke" in args else (int(args[0]) if args else 200000)
     with tempfile.TemporaryDirectory(prefix="hb-db-bench-") as tmp:
         tmp = Path(tmp)
         tpl = MariaServer(tmp, "tpl", 0)

@@ -2,7 +2,7 @@
 """Failover time, measured (not a test): app death on the VIP holder -> the client gets HTTP 200
 through the VIP from the other node. 20 rounds per profile; prints p50/p95/max.
 
-    python3 bench/failover.py [--rounds 20] [--keepalived 2.0.20|debian] [--profiles v2,v3]
+    python3 bench/failover.py [--rounds 20] [--keepalived 2.0.20|debian] [--profiles v2,v3] [--smoke]
 
 Runs in the lab (tests/lab) with firewalld and `onsite configure` exactly as on a site.
 Profiles: v2 = VRRPv2, advert_int 1 (default site); v3 = VRRPv3 fast profile, advert_int 0.2.
@@ -21,10 +21,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.lab import Lab  # noqa: E402
-from tests.site_util import APP, NODES, cluster  # noqa: E402
+from tests.site_util import APP, DATABASE, NODES, SECRETS, cluster  # noqa: E402
 
 VIP = "192.0.2.100"
-SITE = "\n" + cluster(51, "vrrp_version = {version}", "advert_int = {advert}") + NODES + APP + "fall = 1\nrise = 2\n"
+# the whole site file (the database step needs the shared secrets even when only failover runs)
+SITE = ("\n" + cluster(51, "vrrp_version = {version}", "advert_int = {advert}") + NODES + APP + "fall = 1\nrise = 2\n"
+        + DATABASE + SECRETS.format(repl="bench-replication-secret", seed="bench-seed-secret"))
 PROFILES = {"v2": (2, 1), "v3": (3, 0.2), "v3-0.1": (3, 0.1)}
 
 # runs inside the client netns: poll the VIP until the answer comes from the expected node
@@ -78,7 +80,8 @@ def run_profile(name, rounds, keepalived):
             for node in lab.nodes:
                 lab.start_app(node)
             for node in lab.nodes:
-                out = lab.exec_python_onsite(node, ["configure", "--site", site])
+                out = lab.exec_python_onsite(node, ["configure", "--site", site, "--only", "firewall",
+                                                    "--only", "keepalived"])
                 if out.returncode != 0:
                     raise SystemExit(out.stdout + out.stderr)
             for i in range(rounds):
@@ -107,7 +110,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--keepalived", default="2.0.20", help='"2.0.20" (default, the target) or "debian"')
     parser.add_argument("--profiles", default="v2,v3")
+    parser.add_argument("--smoke", action="store_true", help="one round of the v3 profile (the test suite runs it)")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.profiles = 1, "v3"
     binary = None if args.keepalived == "debian" else args.keepalived
     results = {}
     for name in args.profiles.split(","):

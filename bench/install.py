@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Install and drill times, measured (not a test).
 
-    python3 bench/install.py [--rounds 10] [--keepalived 2.0.20|debian]
+    python3 bench/install.py [--rounds 10] [--keepalived 2.0.20|debian] [--smoke]
 
 In the lab (tests/lab): `ha-bundle build` of manifests/demo.toml, the .run copied into both
 nodes, `install --site site.toml --rpm-root <scratch>` on both at once (as field staff would on
@@ -88,7 +88,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--keepalived", default="2.0.20", help='"2.0.20" (the target\'s) or "debian"')
+    parser.add_argument("--smoke", action="store_true", help="one drill round (the test suite runs it)")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds = 1
     base = Path(tempfile.mkdtemp(prefix="hb-bench-install-"))
     lab = Lab(lab_id="bi%d" % os.getpid(), keepalived=None if args.keepalived == "debian" else args.keepalived)
     poller = None

@@ -2,7 +2,7 @@
 """How long the field-operation commands take on a lab pair (not a test):
 preflight before configure, then verify, status and collect on the configured pair.
 
-    python3 bench/ops.py [--rounds 5] [--keepalived 2.0.20|debian]
+    python3 bench/ops.py [--rounds 5] [--keepalived 2.0.20|debian] [--smoke]
 
 Commands run as field staff run them: ``python3.6 -m onsite CMD`` inside the node namespace.
 Prints p50 and max wall time per command (seconds) and the support bundle size.
@@ -37,7 +37,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keepalived", default="2.0.20")
+    parser.add_argument("--smoke", action="store_true", help="one round (the test suite runs it)")
     opts = parser.parse_args()
+    if opts.smoke:
+        opts.rounds = 1
     lab = Lab(lab_id="bops%d" % os.getpid(),
               keepalived=None if opts.keepalived == "debian" else opts.keepalived)
     times = {}

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from builder import __version__, compress, header, outputs, reproducible, resources
+from builder import __version__, app, compress, header, outputs, reproducible, resources
 from builder.containment import SAFE_FIELD
 from builder.errors import BundleError
 from builder.progress import Ticker
@@ -105,6 +105,28 @@ def _rpm_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
     return members
 
 
+def _app_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
+    """The app release staged at fetch time, each file checked against the lock's size and sha256."""
+    entry = lock.get("app")
+    if not entry:
+        return []
+    problems, members = [], []
+    for f in entry["files"]:
+        name = f["path"]
+        if name.startswith("/") or ".." in name.split("/"):
+            problems.append(f"app file {name}: lock paths must be relative")
+            continue
+        path = staged_dir / app.STAGE_DIR / name
+        if not path.is_file() or path.stat().st_size != f["size"] or file_digest(path) != f["sha256"]:
+            problems.append(f"app file {name}: missing or changed since the lock was written")
+            continue
+        members.append(Member(app.payload_name(entry, name), path, None, f["mode"]))
+    if problems:
+        raise BundleError("staged-app-bad", f"{len(problems)} staged app file(s) do not match the lock",
+                          context=problems[:20], hint="re-run ha-bundle fetch to stage the release again")
+    return members
+
+
 def onsite_members() -> list[Member]:
     """The onsite program (stubs/onsite), from this checkout or the installed wheel."""
     base = resources.stubs_dir() / "onsite"
@@ -121,7 +143,7 @@ def onsite_members() -> list[Member]:
 def payload_members(staged_dir: Path, lock: dict[str, Any], site: Path | None) -> list[Member]:
     """Every file of the payload, sorted by name."""
     lock_bytes = (staged_dir / "bundle.lock.json").read_bytes()
-    members = _rpm_members(staged_dir, lock) + onsite_members()
+    members = _rpm_members(staged_dir, lock) + onsite_members() + _app_members(staged_dir, lock)
     members.append(Member("bundle.lock.json", None, lock_bytes, 0o644))
     sbom = staged_dir / "sbom.cdx.json"
     if sbom.is_file():

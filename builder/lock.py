@@ -104,5 +104,20 @@ def make_sbom(lock: dict[str, Any]) -> dict[str, Any]:
              "properties": [{"name": "ha-bundle:repo", "value": p["repo"]},
                             {"name": "ha-bundle:arch", "value": p["arch"]}]}
             for p in lock["packages"]
-        ],
+        ] + _app_components(lock.get("app")),
     }
+
+
+def _app_components(app: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The app release as one application component holding a file component per file."""
+    if not app:
+        return []
+    return [{
+        "type": "application", "bom-ref": f"app:{app['name']}@{app['version']}", "name": app["name"],
+        "version": app["version"],
+        "hashes": [{"alg": "SHA-256", "content": app["tree_sha256"]}],
+        "properties": [{"name": "ha-bundle:files", "value": str(len(app["files"]))}],
+        "components": [{"type": "file", "bom-ref": f"app:{app['name']}@{app['version']}:{f['path']}",
+                        "name": f["path"], "hashes": [{"alg": "SHA-256", "content": f["sha256"]}]}
+                       for f in app["files"]],
+    }]

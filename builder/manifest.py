@@ -76,6 +76,21 @@ class Modules:
 
 
 @dataclass(frozen=True)
+class App:
+    """The customer's application release the bundle carries (optional [app] table)."""
+
+    name: str                      # service and user name, e.g. "itv"
+    version: str                   # release name: <prefix>/releases/<version>
+    source: Path                   # a directory or a .tar.gz/.tgz of the release
+    start: str                     # start command, run in the release directory
+    port: int
+    health_path: str = "/"
+    data_dirs: tuple[str, ...] = ()    # absolute paths of uploaded data: never overwritten or deleted
+    runtime: tuple[PackageSpec, ...] = ()  # packages the app needs (resolved like install.packages)
+    user: str = ""                 # service user; default: the app name
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path
     sha256: str
@@ -84,6 +99,7 @@ class Manifest:
     baseline: Baseline
     install: Install
     modules: Modules = field(default_factory=Modules)
+    app: App | None = None
 
     def substitute(self, url: str) -> str:
         return url.replace("$releasever", self.target.releasever).replace("$basearch", self.target.basearch)
@@ -99,9 +115,14 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "install": {"packages": (list, True), "local_rpms": (list, False), "local_rpms_gpgkey": (str, False),
                 "bootstrap_python": (bool, False)},
     "modules": {"enable": (list, False), "disable": (list, False)},
+    "app": {"name": (str, True), "version": (str, True), "source": (str, True), "start": (str, True),
+            "port": (int, True), "health_path": (str, False), "data_dirs": (list, False),
+            "runtime": (list, False), "user": (str, False)},
 }
-_TOP = {"target": dict, "repo": list, "baseline": dict, "install": dict, "modules": dict}
-_TYPE_WORDS = {str: "a string", list: "a list", bool: "true or false", dict: "a table"}
+_TOP = {"target": dict, "repo": list, "baseline": dict, "install": dict, "modules": dict, "app": dict}
+_TYPE_WORDS = {str: "a string", list: "a list", bool: "true or false", dict: "a table", int: "a whole number"}
+_APP_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")          # a Linux user/service name
+_APP_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 
 
 class _Checker:
@@ -274,5 +295,46 @@ def load(path: Path | str) -> Manifest:
     if clash:
         raise check.fail("modules.disable", "modules not also listed in modules.enable", "modules", sorted(clash))
 
+    app = _app(check, data["app"], base) if "app" in data else None
+    if app is not None and app.runtime:
+        # the app's runtime is resolved with everything else (same pins, same closure proof)
+        named = {s.name for s in install.packages}
+        install = Install(install.packages + tuple(s for s in app.runtime if s.name not in named),
+                          install.local_rpms, install.bootstrap_python, install.local_rpms_gpgkey)
     return Manifest(path.resolve(), hashlib.sha256(raw).hexdigest(), target, tuple(repos), baseline, install,
-                    Modules(tuple(enable), disable))
+                    Modules(tuple(enable), disable), app)
+
+
+def _app(check: _Checker, data: Any, base: Path) -> App:
+    a = check.table("app", data, "app")
+    if not _APP_NAME_RE.match(a["name"]):
+        raise check.fail("app.name", "a service/user name: a-z 0-9 _ -, starting with a letter, at most 31",
+                         "app", a["name"])
+    if not _APP_VERSION_RE.match(a["version"]):
+        raise check.fail("app.version", "letters, digits, '.', '_', '+' or '-' (a directory name)", "app",
+                         a["version"])
+    if not 1 <= a["port"] <= 65535:
+        raise check.fail("app.port", "a TCP port 1-65535", "app", a["port"])
+    health = a.get("health_path", "/")
+    if not health.startswith("/") or any(c.isspace() for c in health):
+        raise check.fail("app.health_path", "an HTTP path starting with '/'", "app", health)
+    if not a["start"].strip() or "\n" in a["start"]:
+        raise check.fail("app.start", "one command line", "app", a["start"])
+    dirs = check.strings("app.data_dirs", a.get("data_dirs", []), "app")
+    for value in dirs:
+        if not value.startswith("/") or "/../" in value + "/" or value.rstrip("/") in ("", "/etc", "/usr", "/var"):
+            raise check.fail("app.data_dirs", "absolute directories of the app's own data, e.g. /data/itv/uploads",
+                             "app", value)
+    runtime = []
+    for value in check.strings("app.runtime", a.get("runtime", []), "app"):
+        try:
+            runtime.append(parse_package_spec(value))
+        except ValueError as exc:
+            raise check.fail("app.runtime", str(exc), "app", value) from None
+    user = a.get("user", a["name"])
+    if not _APP_NAME_RE.match(user) or user == "root":
+        raise check.fail("app.user", "a non-root user name", "app", user)
+    source = Path(_resolve_location(base, a["source"]))
+    if re.match(r"^[a-z][a-z0-9+.-]*://", a["source"]):
+        raise check.fail("app.source", "a local directory or .tar.gz next to the manifest", "app", a["source"])
+    return App(a["name"], a["version"], source, a["start"].strip(), a["port"], health, dirs, tuple(runtime), user)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-from builder import __version__, closure, compat, exitcodes, manifest as manifest_mod, outputs, prechecks, report
+from builder import __version__, app, closure, compat, exitcodes, manifest as manifest_mod, outputs, prechecks, report
 from builder.containment import unsafe_fields
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
@@ -224,6 +224,8 @@ def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
                                hint="the repo metadata and the RPM headers disagree, or a package is missing; "
                                     "check the mirror", exit_code=exitcodes.UNSATISFIABLE)
         data = lock.make_lock(m, result.resolution, packages, result.metas, proof)
+        if m.app is not None:      # the release, contained and listed file by file
+            data["app"] = app.lock_entry(m.app, app.stage(m.app, staging))
         (staging / lock.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         (staging / lock.SBOM_NAME).write_text(json.dumps(lock.make_sbom(data), indent=2, sort_keys=True) + "\n")
         record = _build_record(m, result, cache, started, unsigned)

@@ -199,8 +199,17 @@ def inspect(path: Path) -> dict[str, Any]:
         "lock_created": (lock or {}).get("created"),
         "bootstrap": (lock or {}).get("bootstrap", []),
         "packages": packages,
+        "app": _app_summary((lock or {}).get("app")),
         "members": names,
     }
+
+
+def _app_summary(app: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not app:
+        return None
+    return {"name": app["name"], "version": app["version"], "files": len(app["files"]), "size": app["size"],
+            "tree_sha256": app["tree_sha256"], "start": app["start"], "port": app["port"],
+            "data_dirs": app["data_dirs"], "runtime": app["runtime"]}
 
 
 def print_info(info: dict[str, Any]) -> None:
@@ -223,6 +232,14 @@ def print_info(info: dict[str, Any]) -> None:
     lines += [f"  {p}" for p in info["packages"]]
     if info["bootstrap"]:
         lines.append("bootstrap:    " + " ".join(info["bootstrap"]))
+    app = info.get("app")
+    if app:
+        lines.append(f"app:          {app['name']} {app['version']}: {app['files']} files, {app['size']} bytes, "
+                     f"tree sha256 {app['tree_sha256'][:16]}; start '{app['start']}' on port {app['port']}")
+        if app["data_dirs"]:
+            lines.append("  data (kept): " + " ".join(app["data_dirs"]))
+        if app["runtime"]:
+            lines.append("  runtime:     " + ", ".join(app["runtime"]))
     lines.append("sha256 of the whole file (publish this line; `sha256sum FILE` prints the same):")
     lines.append(f"{info['sha256']}  {info['file']}")
     print("\n".join(lines))

@@ -642,3 +642,17 @@ def test_a_copy_without_its_exec_bit_runs_with_sh(built, tmp_path):
     copy.chmod(0o600)
     out = run_sh("dash", copy, "--check")
     assert out.returncode == 0, out.stderr
+
+
+def test_staged_app_file_that_does_not_match_the_lock_is_refused(built, tmp_path):
+    import shutil
+    from types import SimpleNamespace
+
+    staged_dir = tmp_path / "staged"
+    shutil.copytree(built["staged"].directory, staged_dir)
+    (staged_dir / "app" / "server.py").write_text("print('swapped after the lock was written')\n")
+    with pytest.raises(BundleError) as err:
+        bundle.assemble(SimpleNamespace(directory=staged_dir, lock=built["staged"].lock, manifest=None), tmp_path / "o")
+    assert err.value.reference == "staged-app-bad"
+    assert any("app file server.py" in line for line in err.value.context)
+    assert not (tmp_path / "o" / "ha-installer-demo.run").exists()
