@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "stubs"))      # tests.test_db_lab imports the onsite code
 
 from tests.lab.fixtures import new_lab  # noqa: E402
 from tests.test_db_lab import configure_both, sql, write_site  # noqa: E402

@@ -42,6 +42,8 @@ def pair(tmp, template, rows):
             t0 = time.monotonic()
             ha1.sql("INSERT INTO itv.device (name, payload) SELECT name, payload FROM itv.device LIMIT 1000")
             while int(ha2.sql("SELECT COUNT(*) FROM itv.device").strip()) < target:
+                if time.monotonic() - t0 > 120:
+                    raise SystemExit("the 1000-row burst did not reach ha2 within 120 s")
                 time.sleep(0.01)
             burst = time.monotonic() - t0
         return took, canary, burst
@@ -53,7 +55,7 @@ def pair(tmp, template, rows):
 def main():
     args = sys.argv[1:]
     # --smoke: a few rows, one pass (the test suite runs it so the benchmark cannot rot)
-    rows = 500 if "--smoke" in args else (int(args[0]) if args else 200000)
+    rows = 2000 if "--smoke" in args else (int(args[0]) if args else 200000)
     with tempfile.TemporaryDirectory(prefix="hb-db-bench-") as tmp:
         tmp = Path(tmp)
         tpl = MariaServer(tmp, "tpl", 0)

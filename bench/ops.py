@@ -18,6 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "stubs"))  # noqa: E402
 
 from tests.lab import Lab  # noqa: E402
 from tests.test_db_lab import configure_both, write_site  # noqa: E402

@@ -16,7 +16,7 @@ EXPECTED = {
     "failover.py": ["app killed (SIGKILL) on the holder -> HTTP 200 from the peer via the VIP", "v3 advert_int"],
     "install.py": ["install ha1 (from the .run", "install ha2 (from the .run", "both nodes at once, wall"],
     "ops.py": ["preflight (before configure)", "verify (both nodes at once)", "collect"],
-    "db_replication.py": ["empty/empty: configure on both nodes", "data/empty 500 rows", "visible on peer after"],
+    "db_replication.py": ["empty/empty: configure on both nodes", "data/empty 2000 rows", "visible on peer after"],
     "db_lab.py": ["configure (all steps) on both nodes at once", "failover -> new holder writable", "partition heal"],
 }
 

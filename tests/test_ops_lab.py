@@ -211,7 +211,8 @@ def test_one_node_rebuilt_with_rejoin_while_the_peer_serves(lab, world, installe
 
     def watch():
         while not stop.is_set():
-            answers.append(lab.http_get("http://%s:8081/" % VIP))
+            # 3 s per request: a slow answer on a loaded machine is still an answer
+            answers.append(lab.http_get("http://%s:8081/" % VIP, timeout=3.0))
             time.sleep(0.2)
 
     watcher = threading.Thread(target=watch)

@@ -48,7 +48,7 @@ def world(lab, tmp_path_factory):
 def start_install(lab, node, world, payload=None, site=None, extra=()):
     payload = payload or world["payload"][node]
     argv = lab.node_argv(node, [find_python36(), "-m", "onsite", "install", "--site", site or world["site"][node],
-                                "--rpm-root", str(world["roots"][node]), "--peer-timeout", "120"] + list(extra))
+                                "--rpm-root", str(world["roots"][node]), "--peer-timeout", "600"] + list(extra))
     env = lab.node_env({"PYTHONPATH": str(payload), "HA_INSTALLER_PAYLOAD": str(payload),
                         "PYTHONDONTWRITEBYTECODE": "1"})
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -79,11 +79,11 @@ def both_refuse(lab, world, **per_node):
     procs = {n: start_install(lab, n, world, **per_node.get(n, {})) for n in NODES}
     outs = {}
     for node, proc in procs.items():
-        outs[node], _ = proc.communicate(timeout=200)
+        outs[node], _ = proc.communicate(timeout=400)
         assert proc.returncode == errors.REFUSED, outs[node]
         assert "[2/7] pair ..." in outs[node] and "[3/7]" not in outs[node], outs[node]
         assert "nothing was changed on either node" in outs[node]
-    assert time.monotonic() - started < 90, "the difference must be named at once, not after the peer timeout"
+    assert time.monotonic() - started < 300, "the difference must be named at once, not after the 600 s peer timeout"
     assert {n: snapshot(lab, n, world) for n in NODES} == before
     return outs
 
@@ -133,7 +133,7 @@ def test_a_different_bundle_on_node_2_stops_both_installs(lab, world, tmp_path):
 
 
 def test_two_installs_at_once_on_one_node(lab, world):
-    first = start_install(lab, "ha1", world, extra=["--peer-timeout", "30"])
+    first = start_install(lab, "ha1", world, extra=["--peer-timeout", "300"])
     try:
         lock = lab.path("ha1", "/var/lib/ha-installer/installer.lock")
         end = time.monotonic() + 60

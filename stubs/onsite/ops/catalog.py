@@ -399,6 +399,8 @@ MESSAGES = {
     "st-pair": {"en": ("pair: {me} site {site} bundle {bundle}; {peer} site {peer_site} bundle {peer_bundle}: {verdict}", ""),
                 "zh_CN": ("配对: {me} site {site} 安装包 {bundle}; {peer} site {peer_site} 安装包 {peer_bundle}: {verdict}", "")},
     "st-pair-same": {"en": ("the same", ""), "zh_CN": ("一致", "")},
+    "st-pair-unknown-here": {"en": ("not compared: install's pair step has not run on this node (configure only)", ""),
+                             "zh_CN": ("未比较: 本节点未执行 install 的配对步骤 (仅 configure)", "")},
     "st-pair-different": {"en": ("DIFFERENT (run verify)", ""), "zh_CN": ("不一致 (请运行 verify)", "")},
     "st-pair-peer-unasked": {"en": ("peer not asked (the database step has not run here)", ""),
                              "zh_CN": ("未询问对端 (本机尚未执行数据库步骤)", "")},

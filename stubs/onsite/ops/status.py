@@ -93,9 +93,12 @@ def sec_pair(ctx, found):
                                   if exc.message.strip() else "?")
     if theirs is not None:
         data[peer_name] = {"site_digest": theirs.get("site_digest"), "lock_digest": theirs.get("lock_digest")}
-        same = data[peer_name] == here and here["site_digest"] is not None
-        data["agree"] = same
-        verdict = messages.text("st-pair-same" if same else "st-pair-different")
+        if here["site_digest"] is None:      # configured without install's handshake
+            data["agree"] = None
+            verdict = messages.text("st-pair-unknown-here")
+        else:
+            data["agree"] = data[peer_name] == here
+            verdict = messages.text("st-pair-same" if data["agree"] else "st-pair-different")
     else:
         data[peer_name] = {"error": error or messages.text("st-pair-peer-none")}
         data["agree"] = None
