@@ -83,7 +83,7 @@ def check_firewall(site, local):
         return checks.from_error("firewall", exc)
     if missing:
         text = "\n".join([messages.text("vf-fw-bad", name=local.me.name)] + ["  " + m for m in missing])
-        return result("firewall", FAIL, text, messages.hint("vf-fw-bad"), "here")
+        return result("firewall", FAIL, text, messages.hint("vf-fw-bad", name=local.me.name), "here")
     return result("firewall", PASS, messages.text("vf-fw-ok", kind=kind, peer=local.peer.address,
                                                   db_port=site.database.port, app_port=site.app.port))
 
