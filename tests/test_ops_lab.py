@@ -81,8 +81,10 @@ def first_install(lab, world):
     journals = {n: journal(lab, n) for n in ("ha1", "ha2")}
     kept = [b for b in journals["ha1"].get("backups", []) if b["file"] == "/etc/keepalived/keepalived.conf"]
     kept_text = lab.path("ha1", kept[0]["backup"]).read_text() if kept else None
+    facts_modes = {n: oct(lab.path(n, "/var/lib/ha-installer/pair-facts.json").stat().st_mode & 0o777)
+                   for n in ("ha1", "ha2")}
     return {"res": res, "journals": journals, "kept": kept, "kept_text": kept_text,
-            "rows_ha2": app_rows(lab, "ha2")}
+            "rows_ha2": app_rows(lab, "ha2"), "facts_modes": facts_modes}
 
 
 def _verified(lab, node):
@@ -117,6 +119,9 @@ def test_install_from_the_run_file_on_both_nodes(lab, world, first_install):
         assert "installed 17 packages" in out
     assert "database: copying itv from ha1" in res["ha2"].stdout
     assert first_install["rows_ha2"] == world["rows"]
+    # what the pair agreed on is kept 0600 (secret fingerprints), never in the 0644 journal
+    assert first_install["facts_modes"] == {"ha1": "0o600", "ha2": "0o600"}
+    assert all("hmac-sha256" not in json.dumps(j) for j in journals.values())
     # the old runbook's keepalived.conf was replaced, and kept byte for byte
     kept = first_install["kept"]
     assert kept and kept[0]["mode"] == 0o644

@@ -14,6 +14,7 @@ exit 14; a peer that never came, exit 13. Nothing was changed in either case: th
 touched is a runtime-only firewall opening of the pair port for the peer, removed at once.
 """
 
+import json
 import os
 import time
 
@@ -176,19 +177,42 @@ def agree(site, local, opts, say, timeout=None):
         raise OnsiteError("pair-differs", {"peer": local.peer.name, "first": first, "second": second},
                           context=lines, exit_code=REFUSED)
     preferred = preferred_node(site, {local.me.name: mine.get("has_data"), local.peer.name: theirs.get("has_data")})
+    _keep_facts(mine)
     state.mark(STEP, "done", how=how, peer=local.peer.name, site_digest=mine["site_digest"],
-               lock_digest=mine["lock_digest"], facts=mine, preferred=preferred)
+               lock_digest=mine["lock_digest"], preferred=preferred)
     say(messages.text("pair-agreed", peer=local.peer.name, site=pair_facts.short(mine["site_digest"]),
                       bundle=pair_facts.short(mine["lock_digest"]), how=messages.text(HOW[how])))
     return theirs
+
+
+FACTS_REL = "var/lib/ha-installer/pair-facts.json"
+
+
+def _keep_facts(facts, root="/"):
+    """The facts this node agreed on, 0600 (they hold the secrets' fingerprints; the journal
+    is world-readable); uninstall removes the file."""
+    path = os.path.join(root, FACTS_REL)
+    if not os.path.exists(path):
+        state.append("created", path, root)
+    state.atomic_write(path, json.dumps(facts, sort_keys=True), mode=0o600)
+
+
+def _kept_facts(root="/"):
+    try:
+        with open(os.path.join(root, FACTS_REL)) as handle:
+            facts = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return facts if isinstance(facts, dict) else None
 
 
 def installed_facts(site, local, root="/"):
     """This node's facts as installed: the bundle install agreed on (journal), not whichever
     .run verify or status happens to run from; the payload's when install never agreed."""
     agreed = state.load(root).get("steps", {}).get(STEP) or {}
-    if agreed.get("status") == "done" and isinstance(agreed.get("facts"), dict):
-        return agreed["facts"]     # the site as installed, secrets by fingerprint
+    kept = _kept_facts(root) if agreed.get("status") == "done" else None
+    if kept is not None:
+        return kept               # the site as installed, secrets by fingerprint
     facts = pair_facts.of_this_node(site, local, agreed.get("lock_digest"))
     if not site.secrets or not any(site.secrets):
         facts = pair_facts.without_secrets(facts)
