@@ -46,6 +46,10 @@ NODE_PATH = ":".join([str(SHIM_BIN), "/usr/local/sbin", "/usr/local/bin", "/usr/
 PRIVATE_DIRS = ("/run", "/var/log", "/etc/keepalived", "/etc/firewalld", "/var/lib/ha-installer",
                 "/etc/ha-installer", "/var/lib/mysql", "/etc/my.cnf.d", "/etc/mysql",
                 "/var/lib/firewalld", "/etc/nftables", "/etc/sysconfig")
+# copy-on-write node views of host directories (overlayfs, changes under <base>/<node>/ovl):
+# what install changes there (a system user in /etc/passwd, a unit in /etc/systemd/system,
+# app releases in /opt, app data in /var/lib, helpers in /usr/libexec) stays in the node
+OVERLAY_DIRS = ("/etc", "/opt", "/var/lib", "/usr/libexec")
 # RHEL-like MariaDB layout inside each node: /etc/my.cnf.d is what onsite writes to
 NODE_MY_CNF = """# lab node: RHEL-like layout, onsite writes its settings to /etc/my.cnf.d
 [client-server]
@@ -129,6 +133,10 @@ class Lab:
                 return self.base / node / "fs" / inside.lstrip("/")
         raise LabError("%s is not node-private (private: %s)" % (inside, ", ".join(PRIVATE_DIRS)))
 
+    def read(self, node: str, inside: str) -> str:
+        """A file as the node sees it (works for the copy-on-write directories too)."""
+        return self.run(node, ["cat", inside]).stdout
+
     # --- lifecycle -----------------------------------------------------------------------
     def up(self) -> "Lab":
         if self.base.exists():
@@ -184,7 +192,10 @@ class Lab:
                 ["/var/log/firewalld", "root", "755"], ["/run/tmp", "root", "1777"]]
         if self.systemd:
             dirs.append(["/run/systemd/system", "root", "755"])
-        spec = {"hostname": node, "binds": binds, "file_binds": file_binds, "owned_dirs": dirs,
+        overlays = [[d, str(self.base / node / "ovl" / d.strip("/").replace("/", "_") / "upper"),
+                     str(self.base / node / "ovl" / d.strip("/").replace("/", "_") / "work")]
+                    for d in OVERLAY_DIRS]
+        spec = {"hostname": node, "overlays": overlays, "binds": binds, "file_binds": file_binds, "owned_dirs": dirs,
                 "files": {"/etc/mysql/my.cnf": NODE_MY_CNF},
                 "ready": str(self.base / node / "ready")}
         spec_path = self.base / node / "spec.json"

@@ -23,6 +23,15 @@ def bind(src, dst):
     subprocess.run(["mount", "--bind", src, dst], check=True)
 
 
+def overlay(lower, upper, work):
+    """A copy-on-write view of a host directory: the node sees the host's files and keeps its
+    own changes (users, units, releases) in upper, which the host can read."""
+    os.makedirs(upper, exist_ok=True)
+    os.makedirs(work, exist_ok=True)
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=%s,upperdir=%s,workdir=%s" % (lower, upper, work), lower], check=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--spec", required=True, help="JSON file written by the lab")
@@ -30,6 +39,8 @@ def main():
     with open(args.spec) as handle:
         spec = json.load(handle)
     socket.sethostname(spec["hostname"])
+    for lower, upper, work in spec.get("overlays", []):   # first: binds may live below them
+        overlay(lower, upper, work)
     for src, dst in spec["binds"]:
         bind(src, dst)
     for src, dst in spec.get("file_binds", []):

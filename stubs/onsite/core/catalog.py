@@ -48,4 +48,8 @@ MESSAGES = {
     "ch-removed": {"en": ("removed {path}", ""), "zh_CN": ("已删除 {path}", "")},
     "ch-removed-dir": {"en": ("removed directory {path}", ""), "zh_CN": ("已删除目录 {path}", "")},
     "ch-restored": {"en": ("restored {path} from {backup}", ""), "zh_CN": ("已从 {backup} 恢复 {path}", "")},
+    "app-lock-bad": {"en": ("the bundle's lock has a bad app entry ({what}); the .run was changed or is damaged",
+                            "copy the .run again from the build machine and check its sha256"),
+                     "zh_CN": ("安装包锁文件中的应用条目无效 ({what}); .run 文件被修改或已损坏",
+                               "请从构建机重新复制 .run 并校验其 sha256")},
 }

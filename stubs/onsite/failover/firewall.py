@@ -15,7 +15,7 @@ dropped unless they come from the peer (or loopback); what other tables allow is
 import collections
 import os
 
-from onsite.core import fileops, messages
+from onsite.core import appspec, fileops, messages
 from onsite.core import state
 from onsite.core.errors import BAD_INPUT, OnsiteError
 from onsite.host import tools
@@ -27,19 +27,25 @@ NFT_FILE = "/etc/nftables/ha_bundle.nft"
 NFT_SYSCONFIG = "/etc/sysconfig/nftables.conf"
 IPT_COMMENT = "ha_bundle"
 
-Rules = collections.namedtuple("Rules", "peer db_port app_port interface")
+Rules = collections.namedtuple("Rules", "peer db_port app_port interface sync_port")
 
 
 def rules_from_site(site, local):
-    return Rules(local.peer.address, site.database.port, site.app.port, local.interface)
+    """sync_port: the file-sync port, peer only, when the bundle's app keeps data directories."""
+    app = appspec.bundled()
+    sync = site.cluster.sync_port if app is not None and app.data_dirs else None
+    return Rules(local.peer.address, site.database.port, site.app.port, local.interface, sync)
+
+
+def peer_ports(r):
+    return [r.db_port] + ([r.sync_port] if r.sync_port else [])
 
 
 def rich_rules(r):
     """firewalld rich rules for the peer (text as firewall-cmd lists them back)."""
-    return [
-        'rule family="ipv4" source address="{}" protocol value="vrrp" accept'.format(r.peer),
-        'rule family="ipv4" source address="{}" port port="{}" protocol="tcp" accept'.format(r.peer, r.db_port),
-    ]
+    return ['rule family="ipv4" source address="{}" protocol value="vrrp" accept'.format(r.peer)] + [
+        'rule family="ipv4" source address="{}" port port="{}" protocol="tcp" accept'.format(r.peer, port)
+        for port in peer_ports(r)]
 
 
 def render_nft(r):
@@ -52,8 +58,9 @@ def render_nft(r):
         "        iif \"lo\" accept",
         "        ip saddr {} ip protocol 112 accept".format(r.peer),
         "        ip protocol 112 drop",
-        "        ip saddr {} tcp dport {} accept".format(r.peer, r.db_port),
-        "        tcp dport {} drop".format(r.db_port),
+    ] + [line for port in peer_ports(r) for line in (
+        "        ip saddr {} tcp dport {} accept".format(r.peer, port),
+        "        tcp dport {} drop".format(port))] + [
         "    }",
         "}",
         "",
@@ -64,7 +71,7 @@ def iptables_rules(r):
     c = ["-m", "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"]
     return [
         ["-s", r.peer, "-p", "112"] + c,
-        ["-s", r.peer, "-p", "tcp", "--dport", str(r.db_port)] + c,
+    ] + [["-s", r.peer, "-p", "tcp", "--dport", str(port)] + c for port in peer_ports(r)] + [
         ["-p", "tcp", "--dport", str(r.app_port)] + c,
     ]
 

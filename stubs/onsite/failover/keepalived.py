@@ -21,6 +21,8 @@ tests/test_keepalived_render.py. Decisions (see DESIGN.md section 3 and SUMMARY.
 
 import collections
 
+from onsite.core import appspec
+
 # where keepalived's files live on the host (shared with the readers of the VRRP state)
 from onsite.host.vrrp import (CONF_PATH, NOTIFY_FIFO, NOTIFY_HOOK_DIR, NOTIFY_LOG,  # noqa: F401
                               SCRIPT_DIR, STATE_FILE)
@@ -38,12 +40,14 @@ Facts = collections.namedtuple("Facts", [
     "auth_pass",      # VRRPv2 only, or None
     "app_port", "health_url", "fall", "rise",
     "process",        # app process name for track_process, or None
+    "down_file",      # the bundled app's down file (vrrp_track_file), or None
     "script_dir",
 ])
 
 
-def facts_from_site(site, local, script_dir=SCRIPT_DIR):
-    """The facts keepalived.conf depends on, for this node."""
+def facts_from_site(site, local, script_dir=SCRIPT_DIR, app=None):
+    """The facts keepalived.conf depends on, for this node. app: the bundle's AppSpec (its
+    death is tracked through its down file), None for an app ha-bundle does not run."""
     me, peer = local.me, local.peer
     secrets = site.secrets
     return Facts(
@@ -54,6 +58,7 @@ def facts_from_site(site, local, script_dir=SCRIPT_DIR):
         auth_pass=secrets.vrrp_password if secrets is not None and site.cluster.vrrp_version == 2 else None,
         app_port=site.app.port, health_url=site.app.health_url, fall=site.app.fall,
         rise=site.app.rise, process=site.app.process, script_dir=script_dir,
+        down_file=appspec.down_file(appspec.install_prefix(app, site.app.prefix)) if app else None,
     )
 
 
@@ -91,6 +96,17 @@ def render_conf(f):
         "}",
         "",
     ]
+    if f.down_file:
+        # the app's unit writes 1 here the moment its process is gone (ExecStopPost): inotify
+        # tells keepalived at once; weight 0 makes any non-zero value a fault
+        out += [
+            "vrrp_track_file app_down {",
+            "    file \"{}\"".format(f.down_file),
+            "    weight 0",
+            "    init_file 0",
+            "}",
+            "",
+        ]
     if f.process:
         out += [
             "vrrp_track_process chk_app_process {",
@@ -133,6 +149,12 @@ def render_conf(f):
         "        chk_app",
         "    }",
     ]
+    if f.down_file:
+        out += [
+            "    track_file {",
+            "        app_down",
+            "    }",
+        ]
     if f.process:
         out += [
             "    track_process {",

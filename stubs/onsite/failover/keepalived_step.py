@@ -14,7 +14,7 @@ import time
 
 from onsite.host import addresses
 from onsite.host import vip as host_vip
-from onsite.core import fileops, messages, state, tty
+from onsite.core import appspec, fileops, messages, state, tty
 from onsite.failover import keepalived
 from onsite.host import services
 from onsite.core.errors import BAD_INPUT, FAILED, OnsiteError
@@ -71,13 +71,13 @@ def check(site, local, opts=None):
     if not which("keepalived"):
         raise OnsiteError("keepalived-missing", exit_code=BAD_INPUT)
     check_vip_free(site, local)
-    files = keepalived.render_all(keepalived.facts_from_site(site, local))
+    files = keepalived.render_all(keepalived.facts_from_site(site, local, app=appspec.bundled()))
     conf_text = files.pop("keepalived.conf")[0]
     validate_text(conf_text, files)
 
 
 def apply(site, local, opts=None):
-    files = keepalived.render_all(keepalived.facts_from_site(site, local))
+    files = keepalived.render_all(keepalived.facts_from_site(site, local, app=appspec.bundled()))
     changes = []
     services.remember(SERVICE)
     if fileops.ensure_dir(keepalived.SCRIPT_DIR, 0o700):

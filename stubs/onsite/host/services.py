@@ -91,6 +91,12 @@ def reload(name):
         _must(["service", name, "reload"], name)
 
 
+def daemon_reload():
+    """systemd reads changed unit files (nothing to do without systemd)."""
+    if manager() == "systemd":
+        _must(["systemctl", "daemon-reload"], "daemon-reload")
+
+
 def reload_or_start(name):
     """Apply a new config: reload when running (keepalived keeps its state), else start."""
     if is_active(name):

@@ -10,13 +10,16 @@ To add a step add one line to STEPS.
 import collections
 
 from onsite.core import state
+from onsite.app import step as app_step
 from onsite.db import step as database_step
 from onsite.failover import firewall, keepalived_step
 from onsite.site import sitefile
 
-# firewall first so VRRP passes before keepalived runs
+# firewall first so VRRP passes before keepalived runs; the app before keepalived, whose
+# config tracks the app's down file
 STEPS = collections.OrderedDict([
     ("firewall", firewall),
+    ("app", app_step),
     ("keepalived", keepalived_step),
     ("database", database_step),
 ])

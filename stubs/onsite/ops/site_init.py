@@ -60,7 +60,8 @@ def write_site_file(args):
     flags_only = argparse.Namespace(**dict(vars(args), site=None))  # init never reads a file
     facts = site.from_args(flags_only)  # validates every flag, names the bad one
     data = site.to_dict(facts)
-    data["secrets"] = {"replication_password": password(), "seed_password": password()}
+    data["secrets"] = {"replication_password": password(), "seed_password": password(),
+                       "sync_password": password()}
     if facts.cluster.vrrp_version == 2:
         data["secrets"]["vrrp_password"] = password(VRRP_AUTH_MAX)
     text = render(data)

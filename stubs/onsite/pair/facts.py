@@ -14,7 +14,7 @@ import os
 from onsite.core import payload
 from onsite.site import sitefile
 
-SECRET_NAMES = ("replication_password", "seed_password", "vrrp_password")
+SECRET_NAMES = ("replication_password", "seed_password", "vrrp_password", "sync_password")
 FACTS_VERSION = 1
 
 

@@ -72,6 +72,7 @@ MESSAGES = {
     "sp-vip-subnet": {"en": ("{vip}/{prefix} is outside the subnet of {field} {address} ({network}): the VIP must be in the nodes' subnet", ""), "zh_CN": ("{vip}/{prefix} 不在 {field} {address} 的子网 ({network}) 内: VIP 必须位于节点所在子网", "")},
     "sp-priority-same": {"en": ("both nodes have priority {priority}; they must differ (the higher one is the preferred holder)", ""), "zh_CN": ("两个节点的优先级都是 {priority}; 必须不同 (较高者为首选持有者)", "")},
     "sp-health-url": {"en": ("must be an http:// or https:// URL without spaces or quotes, got {got}", ""), "zh_CN": ("必须是不含空格和引号的 http:// 或 https:// URL, 实际为 {got}", "")},
+    "sp-app-prefix": {"en": ("must be an absolute directory for the app's releases, e.g. /opt/itv (not /, /opt, /usr, /etc, /var), got {got}", ""), "zh_CN": ("必须是存放应用版本的绝对目录, 例如 /opt/itv (不能是 /、/opt、/usr、/etc、/var), 实际为 {got}", "")},
     "sp-process": {"en": ("must be a process name of 1-15 characters as `ps -o comm` shows it, got {got}", ""), "zh_CN": ("必须是 `ps -o comm` 显示的 1-15 个字符的进程名, 实际为 {got}", "")},
     "sp-schemas": {"en": ("must be a non-empty list of schema names (letters, digits, _ or $), got {got}", ""), "zh_CN": ("必须是非空的库名列表 (字母、数字、_ 或 $), 实际为 {got}", "")},
     "sp-flavour": {"en": ("must be one of {known}, got {got}", ""), "zh_CN": ("必须是 {known} 之一, 实际为 {got}", "")},

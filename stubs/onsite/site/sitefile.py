@@ -12,7 +12,7 @@ import ipaddress
 import os
 import re
 
-from onsite.core import messages, state
+from onsite.core import appspec, messages, state
 from onsite._vendor import tomli
 from onsite.core.errors import BAD_INPUT, OnsiteError
 from onsite.host import addresses as host_addresses
@@ -20,11 +20,11 @@ from onsite.host import addresses as host_addresses
 SITE_VERSION = 1
 
 Cluster = collections.namedtuple(
-    "Cluster", "vip prefix network interface vrid vrrp_version advert_int pair_port")
+    "Cluster", "vip prefix network interface vrid vrrp_version advert_int pair_port sync_port")
 Node = collections.namedtuple("Node", "name address priority")
-App = collections.namedtuple("App", "port health_url fall rise process")
+App = collections.namedtuple("App", "port health_url fall rise process prefix")
 Database = collections.namedtuple("Database", "schemas port flavour")
-Secrets = collections.namedtuple("Secrets", "replication_password seed_password vrrp_password")
+Secrets = collections.namedtuple("Secrets", "replication_password seed_password vrrp_password sync_password")
 Site = collections.namedtuple("Site", "cluster nodes app database secrets source")
 # Where this host stands: which node it is, its peer, and the interface holding its address
 Local = collections.namedtuple("Local", "me peer interface")
@@ -34,12 +34,13 @@ _REQUIRED = object()
 SCHEMA = {
     "cluster": {
         "vip": _REQUIRED, "interface": None, "vrid": 51, "vrrp_version": 2, "advert_int": 1,
-        "pair_port": 18081,
+        "pair_port": 18081, "sync_port": 18873,
     },
     "node": {"name": _REQUIRED, "address": _REQUIRED, "priority": None},
-    "app": {"port": 8081, "health_url": None, "fall": 1, "rise": 2, "process": None},
+    "app": {"port": 8081, "health_url": None, "fall": 1, "rise": 2, "process": None, "prefix": None},
     "database": {"schemas": ["itv"], "port": 3306, "flavour": None},
-    "secrets": {"replication_password": None, "seed_password": None, "vrrp_password": None},
+    "secrets": {"replication_password": None, "seed_password": None, "vrrp_password": None,
+                "sync_password": None},
 }
 TOP_LEVEL = ("version", "cluster", "node", "app", "database", "secrets")
 FLAVOURS = ("mariadb", "mysql-community")
@@ -186,7 +187,17 @@ def from_args(args):
         problems = Problems("flags")
         data["node"] = [_node_flag(text, problems) for text in args.node]
         problems.raise_if_any()
-    return validate(data, source)
+    return with_bundled_app(validate(data, source))
+
+
+def with_bundled_app(site, spec=None):
+    """The site as this bundle runs it: a bundle that carries the app decides the app's port,
+    and its health path is the check's default. (The app listens where its release says.)"""
+    spec = spec or appspec.bundled()
+    if spec is None:
+        return site
+    url = site.app.health_url or appspec.health_url(spec)
+    return site._replace(app=site.app._replace(port=spec.port, health_url=url))
 
 
 def _node_flag(text, problems):
@@ -290,6 +301,7 @@ def _cluster(problems, rows):
         interface = None
     _want_int(problems, "cluster.vrid", c["vrid"], 1, 255)
     _want_int(problems, "cluster.pair_port", c["pair_port"], 1, 65535)
+    _want_int(problems, "cluster.sync_port", c["sync_port"], 1, 65535)
     version = c["vrrp_version"]
     if version not in (2, 3) or isinstance(version, bool):
         problems.add("cluster.vrrp_version", "sp-vrrp-version", got=repr(version))
@@ -303,7 +315,8 @@ def _cluster(problems, rows):
     elif not _is_int(advert) or not 1 <= advert <= 255:
         # keepalived 2.0.20 rejects a fractional VRRPv2 advert_int ("must be an integer")
         problems.add("cluster.advert_int", "sp-advert-v2", got=repr(advert))
-    return Cluster(vip, prefix, network, interface, c["vrid"], version, advert, c["pair_port"])
+    return Cluster(vip, prefix, network, interface, c["vrid"], version, advert, c["pair_port"],
+                   c["sync_port"])
 
 
 def _nodes(problems, rows, cluster):
@@ -357,7 +370,13 @@ def _app(problems, rows):
     if process is not None and (not isinstance(process, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,15}$", process)):
         # keepalived matches the Name: of /proc/PID/status, at most 15 characters
         problems.add("app.process", "sp-process", got=repr(process))
-    return App(a["port"], url, a["fall"], a["rise"], process)
+    prefix = a["prefix"]
+    if prefix is not None and (not isinstance(prefix, str) or not re.match(r"^/[A-Za-z0-9_./-]{1,200}$", prefix)
+                               or "/../" in prefix + "/" or "/./" in prefix + "/"
+                               or prefix.rstrip("/") in ("", "/etc", "/usr", "/var", "/opt", "/root", "/home")):
+        # the app's releases live below it (<prefix>/releases/<version>, <prefix>/current)
+        problems.add("app.prefix", "sp-app-prefix", got=repr(prefix))
+    return App(a["port"], url, a["fall"], a["rise"], process, prefix.rstrip("/") if isinstance(prefix, str) else None)
 
 
 def _database(problems, rows):
@@ -378,7 +397,7 @@ def _secrets(problems, rows, cluster, present):
     if not present or not rows:
         return None
     _, s = rows[0]
-    for key in ("replication_password", "seed_password"):
+    for key in ("replication_password", "seed_password", "sync_password"):
         value = s[key]
         if value is not None and (not isinstance(value, str) or not re.match(r"^[\x21-\x7e]{12,128}$", value)
                                   or "'" in value or "\\" in value):
@@ -390,7 +409,7 @@ def _secrets(problems, rows, cluster, present):
             problems.add("secrets.vrrp_password", "sp-vrrp-password")
         elif cluster is not None and cluster.vrrp_version == 3:
             problems.add("secrets.vrrp_password", "sp-vrrp-v3-auth")
-    return Secrets(s["replication_password"], s["seed_password"], vrrp)
+    return Secrets(s["replication_password"], s["seed_password"], vrrp, s["sync_password"])
 
 
 # --- where am I ------------------------------------------------------------------------------
@@ -427,7 +446,7 @@ def to_dict(site):
         "cluster": dict((k, v) for k, v in (
             ("vip", "{}/{}".format(c.vip, c.prefix)), ("interface", c.interface), ("vrid", c.vrid),
             ("vrrp_version", c.vrrp_version), ("advert_int", c.advert_int),
-            ("pair_port", c.pair_port)) if v is not None),
+            ("pair_port", c.pair_port), ("sync_port", c.sync_port)) if v is not None),
         "node": [{"name": n.name, "address": n.address, "priority": n.priority} for n in site.nodes],
         "app": dict((k, v) for k, v in site.app._asdict().items() if v is not None),
         "database": {"schemas": list(site.database.schemas), "port": site.database.port,
@@ -447,7 +466,7 @@ def from_state(root="/"):
     data = entry.get("site")
     if not data:
         return None
-    return validate(data, state.state_path(root))
+    return with_bundled_app(validate(data, state.state_path(root)))
 
 
 def from_args_or_state(args, root="/"):
