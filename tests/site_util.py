@@ -15,7 +15,8 @@ priority = 100
 APP = "[app]\nport = 8081\n"
 DATABASE = '[database]\nschemas = ["itv"]\nport = 3306\n'
 # str.format placeholders: the caller fills in the shared passwords
-SECRETS = '[secrets]\nreplication_password = "{repl}"\nseed_password = "{seed}"\n'
+SECRETS = ('[secrets]\nreplication_password = "{repl}"\nseed_password = "{seed}"\n'
+           'sync_password = "lab-file-sync-secret-1"\n')
 
 
 def cluster(vrid: int | str = 51, *extra: str) -> str:

@@ -113,7 +113,7 @@ def test_user_visible_output_goes_through_tty_or_cli():
     wrong = []
     for path, tree in sources():
         rel = path.relative_to(ONSITE).as_posix()
-        if rel in ("core/tty.py", "cli.py"):
+        if rel in ("core/tty.py", "cli.py", "filesync/agent.py"):   # the agent's stdout is its journal log
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and (_name(node.func) == "print" or (

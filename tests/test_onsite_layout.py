@@ -16,9 +16,9 @@ import pytest
 from tests.conftest import STUBS
 
 ONSITE = STUBS / "onsite"
-RANK = {"_vendor": 0, "core": 0, "host": 1, "site": 2, "db": 3, "failover": 3, "app": 3, "pair": 2.5, "ops": 4,
+RANK = {"_vendor": 0, "core": 0, "host": 1, "site": 2, "db": 3, "failover": 3, "app": 3, "filesync": 3, "pair": 2.5, "ops": 4,
         "commands": 5, "cli": 6, "__main__": 7}
-PACKAGES = ("core", "host", "site", "failover", "db", "app", "pair", "ops", "commands")
+PACKAGES = ("core", "host", "site", "failover", "db", "app", "filesync", "pair", "ops", "commands")
 
 
 def modules():
@@ -183,6 +183,7 @@ UNPARSED = {
     "db/step.py": "the role hook: exit code and output for the error message",
     "host/services.py": "systemctl/service: exit code, output shown on failure",
     "host/tools.py": "the C-locale runner itself",
+    "filesync/agent.py": "the standalone sync agent: rsync's exit code; its output is only logged",
 }
 
 

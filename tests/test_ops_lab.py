@@ -57,8 +57,7 @@ def world(lab, tmp_path_factory):
     conf.chmod(0o644)
     lab.path("ha1", "/etc/my.cnf.d/customer.cnf").write_text(CUSTOMER_CNF)
     make_app_data(lab, "ha1", 200)
-    for node in ("ha1", "ha2"):
-        lab.start_app(node)
+    # no stand-in app: install runs the bundle's demo app as a service on both nodes
     w["before"] = {n: config_hashes(lab, n) for n in ("ha1", "ha2")}
     w["rows"] = app_rows(lab, "ha1")
     return w

@@ -19,13 +19,24 @@ from onsite.host.programs import which
 from onsite.app import release, unit
 
 HEALTH_WAIT = 30
+# where systemd finds programs (its default PATH): the service's runtime is the system's, not
+# whatever PATH the engineer's shell had
+SERVICE_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def system_which(name):
+    for directory in SERVICE_PATH:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def facts(site, local, spec):
     prefix = appspec.install_prefix(spec, site.app.prefix)
     return unit.Facts(
         name=spec.name, version=spec.version, user=spec.user, prefix=prefix,
-        argv=unit.start_argv(spec.start, which), port=spec.port, data_dirs=spec.data_dirs,
+        argv=unit.start_argv(spec.start, system_which), port=spec.port, data_dirs=spec.data_dirs,
         node=local.me.name, address=local.me.address, peer=local.peer.address, vip=site.cluster.vip,
         db_port=site.database.port, down_file=appspec.down_file(prefix))
 

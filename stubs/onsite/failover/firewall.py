@@ -293,7 +293,7 @@ def open_for_meeting(peer, port, interface, kind):
     a reload or reboot drops it anyway. A rule that was there before is left alone. nftables:
     our table only restricts (see the module docstring), so there is nothing to open."""
     if kind == "firewalld":
-        zone = firewalld_zone(Rules(peer, None, None, interface))
+        zone = firewalld_zone(Rules(peer, None, None, interface, None))
         base = ["firewall-cmd", "--zone=" + zone]
         rule = pair_rich_rule(peer, port)
         if _run(base + ["--query-rich-rule=" + rule])[0] == 0:

@@ -12,6 +12,7 @@ import collections
 from onsite.core import state
 from onsite.app import step as app_step
 from onsite.db import step as database_step
+from onsite.filesync import step as filesync_step
 from onsite.failover import firewall, keepalived_step
 from onsite.site import sitefile
 
@@ -20,6 +21,7 @@ from onsite.site import sitefile
 STEPS = collections.OrderedDict([
     ("firewall", firewall),
     ("app", app_step),
+    ("filesync", filesync_step),
     ("keepalived", keepalived_step),
     ("database", database_step),
 ])

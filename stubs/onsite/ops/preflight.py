@@ -19,12 +19,12 @@ import subprocess
 import sys
 import time
 
-from onsite.core import checks, messages, payload
+from onsite.core import appspec, checks, messages, payload
 from onsite.core.checks import FAIL, PASS, WARN, result
 from onsite.core.errors import OnsiteError
 from onsite.db import paths as db_paths
 from onsite.failover import keepalived_step
-from onsite.host import addresses, ports, rpmdb, target, tools, vrrp
+from onsite.host import addresses, ports, rpmdb, services, target, tools, vrrp
 from onsite.host import arp as arpcheck
 from onsite.host.programs import which
 from onsite.site import sitefile as site_mod
@@ -180,12 +180,23 @@ def check_ports(ctx):
     site = ctx.site
     db_port = site.database.port if site else 3306
     app_port = site.app.port if site else 8081
+    bundled = appspec.bundled()
     out = []
     for port, what, expected in ((db_port, "database", DB_DAEMONS),
                                  (app_port, "application", (site.app.process,) if site and site.app.process else None)):
         procs = ports.listeners(port)
         names = ", ".join("{} (pid {})".format(c, p) if p else c for p, c in procs)
         name = "port-{}".format(port)
+        if what == "application" and bundled is not None:
+            # the bundle runs the app itself: the port must be free, or be its own service's
+            if not procs:
+                out.append(result(name, PASS, messages.text("pf-port-free", port=port, what=what)))
+            elif services.is_active(bundled.name):
+                out.append(result(name, PASS, messages.text("pf-port-expected", port=port, what=what, procs=names)))
+            else:
+                out.append(result(name, FAIL, messages.text("pf-port-other", port=port, what=what, procs=names),
+                                  messages.hint("pf-port-other", port=port, what=what)))
+            continue
         if not procs:
             if what == "application":
                 out.append(result(name, WARN, messages.text("pf-app-down", port=port), messages.hint("pf-app-down")))

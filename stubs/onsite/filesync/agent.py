@@ -1,0 +1,497 @@
+#!/usr/bin/python3
+"""ha-bundle file sync agent: the app's data directories follow the VIP, nothing is lost.
+
+Installed as /usr/libexec/ha-bundle/ha-filesync and run by the ha-bundle-filesync service on
+both nodes; it reads one JSON config (configure writes it). Standard library only (Python 3.6),
+no onsite imports: it must run long after the installer's temporary directory is gone.
+
+How it works (docs/filesync.md):
+- inotify watches every directory below each data directory (the kernel tells us at once).
+- Only the VIP holder (keepalived's recorded state is MASTER) records changes: each changed
+  path goes into a pending set, kept on disk, and is pushed to the peer's rsync daemon within
+  a few tens of milliseconds: rsync --files-from with --delete-missing-args (creates, updates,
+  renames, deletes), --backup into <dir>/.ha-sync/replaced/ on the peer.
+- A node that is not the holder but still has pending changes (it held the VIP when the peer
+  was unreachable, or lost it before its last push) delivers them to the holder's
+  <dir>/.ha-sync/inbox/ instead; the holder merges them: a path it changed too is kept in both
+  versions (the peer's as '<name>~conflict-<node>-<time>') and reported; others are taken.
+- A node whose own unsent change was replaced by the holder's push finds it in
+  .ha-sync/replaced/ and keeps it the same way. Everything else in replaced/ is deleted.
+- On becoming the holder, a catch-up push without deletes (rsync --update) runs first.
+status.json (role, backlog, lag, last push, conflicts) is what status and verify read.
+"""
+
+import ctypes
+import ctypes.util
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+IN_MODIFY = 0x2
+IN_ATTRIB = 0x4
+IN_CLOSE_WRITE = 0x8
+IN_MOVED_FROM = 0x40
+IN_MOVED_TO = 0x80
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_Q_OVERFLOW = 0x4000
+IN_IGNORED = 0x8000
+IN_ISDIR = 0x40000000
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+WATCH_MASK = (IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+              | IN_DELETE_SELF)
+EVENT = struct.Struct("iIII")
+
+SYNC_DIR = ".ha-sync"          # our own files inside each data directory; never synced as data
+DEBOUNCE = 0.03                # a burst of writes goes in one push
+MAX_WAIT = 0.3                 # ... but no change waits longer than this for its push
+RETRY = 1.0                    # after a failed push or delivery
+SETTLE_AGE = 2.0               # replaced/ and inbox/ entries older than this are complete
+STATUS_EVERY = 1.0
+
+
+def now_stamp():
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-%06d" % (int(time.time() * 1e6) % 1000000)
+
+
+def atomic_json(path, data, mode=0o600):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+class Inotify(object):
+    def __init__(self):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self._add = libc.inotify_add_watch
+        self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        self._rm = libc.inotify_rm_watch
+        self.fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+
+    def add(self, path):
+        wd = self._add(self.fd, os.fsencode(path), WATCH_MASK)
+        return wd if wd >= 0 else None
+
+    def read(self):
+        try:
+            data = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return []
+        out, at = [], 0
+        while at + EVENT.size <= len(data):
+            wd, mask, cookie, size = EVENT.unpack_from(data, at)
+            name = data[at + EVENT.size:at + EVENT.size + size].rstrip(b"\0")
+            at += EVENT.size + size
+            out.append((wd, mask, os.fsdecode(name)))
+        return out
+
+
+class Agent(object):
+    def __init__(self, config):
+        self.c = config
+        self.me = config["node"]
+        self.peer = config["peer_name"]
+        self.dirs = [(d["module"], d["path"].rstrip("/")) for d in config["dirs"]]
+        self.state_dir = config["state_dir"]
+        self.pending_path = os.path.join(self.state_dir, "pending.json")
+        self.status_path = os.path.join(self.state_dir, "status.json")
+        self.conflicts_path = os.path.join(self.state_dir, "conflicts.json")
+        self.pending = self._load(self.pending_path, {})        # "module/rel" -> first seen (epoch)
+        self.conflicts = self._load(self.conflicts_path, [])
+        self.watches = {}                                        # wd -> (module, directory)
+        self.ino = Inotify()
+        self.role = None
+        self.last_event = 0.0
+        self.next_try = 0.0
+        self.catch_up = False
+        self.last_push = None
+        self.last_push_seconds = None
+        self.last_error = None
+        self.pushes = 0
+        self.stop = False
+        self.dirty = False
+        self.status_at = 0.0
+
+    # -- persistence -----------------------------------------------------------------
+    @staticmethod
+    def _load(path, default):
+        try:
+            with open(path) as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return default
+
+    def save_pending(self):
+        if self.dirty:
+            atomic_json(self.pending_path, self.pending)
+            self.dirty = False
+
+    def log(self, text):
+        line = "%s %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), text)
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        try:
+            with open(self.c["log"], "a") as handle:      # what collect gathers
+                handle.write(line)
+        except (KeyError, OSError):
+            pass
+
+    # -- watching --------------------------------------------------------------------
+    def watch_tree(self, module, top, record):
+        """Watch top and every directory below it (not .ha-sync); record its files when asked
+        (a directory that appeared may already hold files the watch never saw)."""
+        base = dict(self.dirs)[module]
+        for current, subdirs, files in os.walk(top):
+            if current == base:
+                subdirs[:] = [d for d in subdirs if d != SYNC_DIR]
+            wd = self.ino.add(current)
+            if wd is not None:
+                self.watches[wd] = (module, current)
+            if record:
+                for name in files + subdirs:
+                    self.note(module, os.path.join(current, name))
+
+    def note(self, module, path):
+        base = dict(self.dirs)[module]
+        rel = os.path.relpath(path, base)
+        if rel == "." or rel.split("/")[0] == SYNC_DIR or rel.startswith(".."):
+            return
+        key = module + "/" + rel
+        if key not in self.pending:
+            self.pending[key] = time.time()
+            self.dirty = True
+        self.last_event = time.monotonic()
+
+    def handle_events(self):
+        overflow = False
+        for wd, mask, name in self.ino.read():
+            if mask & IN_Q_OVERFLOW:
+                overflow = True
+                continue
+            where = self.watches.get(wd)
+            if where is None:
+                continue
+            if mask & IN_IGNORED:
+                self.watches.pop(wd, None)
+                continue
+            module, directory = where
+            if mask & IN_DELETE_SELF or not name:
+                continue
+            path = os.path.join(directory, name)
+            recording = self.role == "MASTER"
+            if mask & IN_ISDIR and mask & (IN_CREATE | IN_MOVED_TO):
+                if not (directory == dict(self.dirs)[module] and name == SYNC_DIR):
+                    self.watch_tree(module, path, recording)
+            if recording:
+                self.note(module, path)
+        if overflow:       # the kernel dropped events: everything may have changed
+            self.log("inotify queue overflow: full catch-up push")
+            self.catch_up = True
+
+    # -- role ------------------------------------------------------------------------
+    def read_role(self):
+        try:
+            with open(self.c["vrrp_state"]) as handle:
+                return (handle.read().split() or ["UNKNOWN"])[0]
+        except OSError:
+            return "UNKNOWN"
+
+    # -- rsync -----------------------------------------------------------------------
+    def rsync(self, args, timeout=30):
+        argv = [self.c.get("rsync", "rsync"), "--password-file=" + self.c["password_file"],
+                "--port=%d" % self.c["port"], "--contimeout=3", "--timeout=10"] + args
+        try:
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  universal_newlines=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False, "rsync timed out"
+        ok = proc.returncode in (0, 24)      # 24: a file vanished while sent (a later push has it)
+        return ok, proc.stdout.strip()[-500:]
+
+    def url(self, module, sub=""):
+        return "rsync://%s@%s/%s/%s" % (self.c["user"], self.c["peer_address"], module, sub)
+
+    def by_module(self, keys):
+        out = {}
+        for key in keys:
+            module, rel = key.split("/", 1)
+            out.setdefault(module, []).append(rel)
+        return out
+
+    def push(self):
+        """Holder: every pending path to the peer's live directory (deletes included)."""
+        started = time.time()
+        batch = dict(self.pending)
+        stamp = now_stamp()
+        for module, rels in sorted(self.by_module(batch).items()):
+            base = dict(self.dirs).get(module)
+            if base is None:
+                continue
+            with tempfile.NamedTemporaryFile("wb", dir=self.state_dir, prefix=".list-") as listing:
+                listing.write(b"\0".join(os.fsencode(r) for r in sorted(rels)) + b"\0")
+                listing.flush()
+                ok, out = self.rsync(["-a", "--relative", "--from0", "--files-from=" + listing.name,
+                                      "--delete-missing-args", "--force", "--backup",
+                                      "--backup-dir=%s/replaced/%s-%s" % (SYNC_DIR, stamp, self.me),
+                                      base + "/", self.url(module)])
+            if not ok:
+                return self.failed("push to %s: %s" % (self.peer, out))
+        for key, seen in batch.items():
+            if self.pending.get(key) == seen:
+                del self.pending[key]
+                self.dirty = True
+        self.save_pending()
+        self.pushed(started, "pushed %d change(s) to %s" % (len(batch), self.peer), quiet=True)
+        return True
+
+    def full_push(self):
+        """Holder, on promotion: what the peer lacks or has older, no deletes (nothing lost)."""
+        started = time.time()
+        stamp = now_stamp()
+        for module, base in self.dirs:
+            ok, out = self.rsync(["-a", "--update", "--exclude=/" + SYNC_DIR, "--backup",
+                                  "--backup-dir=%s/replaced/%s-%s" % (SYNC_DIR, stamp, self.me),
+                                  base + "/", self.url(module)], timeout=3600)
+            if not ok:
+                return self.failed("catch-up push to %s: %s" % (self.peer, out))
+        self.catch_up = False
+        self.pushed(started, "catch-up push to %s done" % self.peer)
+        return True
+
+    def deliver(self):
+        """Not the holder, changes of ours still pending: to the holder's inbox, as a snapshot
+        (hard links) with a list of deletes, READY last."""
+        batch = dict(self.pending)
+        stamp = now_stamp()
+        for module, rels in sorted(self.by_module(batch).items()):
+            base = dict(self.dirs).get(module)
+            if base is None:
+                continue
+            box = os.path.join(base, SYNC_DIR, "outbox", "%s-%s" % (self.me, stamp))
+            files = os.path.join(box, "files")
+            os.makedirs(files, 0o700)
+            deletes = []
+            for rel in rels:
+                src = os.path.join(base, rel)
+                dest = os.path.join(files, rel)
+                if os.path.islink(src) or os.path.isfile(src):
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    try:
+                        os.link(src, dest, follow_symlinks=False)
+                    except OSError:
+                        shutil.copy2(src, dest, follow_symlinks=False)
+                elif os.path.isdir(src):
+                    os.makedirs(dest, exist_ok=True)
+                else:
+                    deletes.append(rel)
+            with open(os.path.join(box, "deletes"), "w") as handle:
+                handle.write("".join(d + "\0" for d in deletes))
+            outbox = os.path.join(base, SYNC_DIR, "outbox") + "/"
+            ok, out = self.rsync(["-a", "--exclude=READY", outbox, self.url(module, SYNC_DIR + "/inbox/")])
+            if ok:
+                open(os.path.join(box, "READY"), "w").close()
+                ok, out = self.rsync(["-a", outbox, self.url(module, SYNC_DIR + "/inbox/")])
+            if not ok:
+                shutil.rmtree(box, ignore_errors=True)
+                return self.failed("delivery to %s: %s" % (self.peer, out))
+            shutil.rmtree(box, ignore_errors=True)
+        for key, seen in batch.items():
+            if self.pending.get(key) == seen:
+                del self.pending[key]
+                self.dirty = True
+        self.save_pending()
+        self.log("delivered %d change(s) made here while %s could not get them" % (len(batch), self.peer))
+        return True
+
+    def failed(self, text):
+        if text != self.last_error:
+            self.log(text)
+        self.last_error = text
+        self.next_try = time.monotonic() + RETRY
+        return False
+
+    def pushed(self, started, text, quiet=False):
+        self.last_push = time.time()
+        self.last_push_seconds = round(self.last_push - started, 3)
+        self.pushes += 1
+        if self.last_error or not quiet:
+            self.log(text)
+        self.last_error = None
+
+    # -- merging what the peer sent or replaced ---------------------------------------
+    def keep_conflict(self, module, rel, src, owner):
+        base = dict(self.dirs)[module]
+        name = "%s~conflict-%s-%s" % (rel, owner, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        dest = os.path.join(base, name)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.rename(src, dest)
+        self.conflicts.append({"path": os.path.join(base, rel), "kept_as": dest, "from": owner,
+                               "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        atomic_json(self.conflicts_path, self.conflicts)
+        self.log("conflict: %s changed on both nodes; %s's version kept as %s" % (rel, owner, dest))
+        return name
+
+    def old_enough(self, path):
+        try:
+            return time.time() - os.lstat(path).st_mtime >= SETTLE_AGE
+        except OSError:
+            return False
+
+    def merge_inbox(self):
+        for module, base in self.dirs:
+            inbox = os.path.join(base, SYNC_DIR, "inbox")
+            try:
+                boxes = sorted(os.listdir(inbox))
+            except OSError:
+                continue
+            for box in boxes:
+                path = os.path.join(inbox, box)
+                if not os.path.exists(os.path.join(path, "READY")):
+                    if self.old_enough(path) and time.time() - os.lstat(path).st_mtime > 600:
+                        shutil.rmtree(path, ignore_errors=True)       # an abandoned delivery
+                    continue
+                self.merge_box(module, base, path, box.rsplit("-", 2)[0])
+                shutil.rmtree(path, ignore_errors=True)
+
+    def merge_box(self, module, base, box, sender):
+        files = os.path.join(box, "files")
+        for current, _dirs, names in os.walk(files):
+            for name in names:
+                src = os.path.join(current, name)
+                rel = os.path.relpath(src, files)
+                if module + "/" + rel in self.pending:
+                    self.keep_conflict(module, rel, src, sender)
+                    continue
+                dest = os.path.join(base, rel)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                if os.path.isdir(dest) and not os.path.islink(dest):
+                    self.keep_conflict(module, rel, src, sender)
+                    continue
+                os.rename(src, dest)
+        try:
+            with open(os.path.join(box, "deletes")) as handle:
+                deletes = [d for d in handle.read().split("\0") if d]
+        except OSError:
+            deletes = []
+        for rel in deletes:
+            if module + "/" + rel in self.pending:
+                continue         # changed here, deleted there: ours stays (nothing lost)
+            target = os.path.join(base, rel)
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target, ignore_errors=True)
+            elif os.path.lexists(target):
+                os.unlink(target)
+        self.log("merged changes %s made while it held the VIP" % sender)
+
+    def settle_replaced(self):
+        for module, base in self.dirs:
+            replaced = os.path.join(base, SYNC_DIR, "replaced")
+            try:
+                stamps = sorted(os.listdir(replaced))
+            except OSError:
+                continue
+            for stamp in stamps:
+                top = os.path.join(replaced, stamp)
+                if not self.old_enough(top):
+                    continue
+                for current, _dirs, names in os.walk(top):
+                    for name in names:
+                        src = os.path.join(current, name)
+                        rel = os.path.relpath(src, top)
+                        key = module + "/" + rel
+                        if key in self.pending:        # our unsent change, overwritten by the holder
+                            kept = self.keep_conflict(module, rel, src, self.me)
+                            self.pending.pop(key, None)
+                            self.pending[module + "/" + kept] = time.time()
+                            self.dirty = True
+                shutil.rmtree(top, ignore_errors=True)
+        self.save_pending()
+
+    # -- status ----------------------------------------------------------------------
+    def write_status(self):
+        oldest = min(self.pending.values()) if self.pending else None
+        live = [c for c in self.conflicts if os.path.lexists(c["kept_as"])]
+        atomic_json(self.status_path, {
+            "node": self.me, "peer": self.peer, "role": self.role, "pid": os.getpid(),
+            "time": time.time(), "backlog": len(self.pending),
+            "lag_seconds": round(time.time() - oldest, 3) if oldest else 0.0,
+            "last_push": self.last_push, "last_push_seconds": self.last_push_seconds,
+            "pushes": self.pushes, "last_error": self.last_error, "conflicts": live,
+            "dirs": [d for _m, d in self.dirs],
+        }, mode=0o644)
+        self.status_at = time.monotonic()
+
+    # -- main loop -------------------------------------------------------------------
+    def run(self):
+        os.makedirs(self.state_dir, 0o700, exist_ok=True)
+        for module, base in self.dirs:
+            os.makedirs(os.path.join(base, SYNC_DIR), 0o700, exist_ok=True)
+            self.watch_tree(module, base, False)
+        self.log("watching %s; peer %s (%s)" % (", ".join(d for _m, d in self.dirs), self.peer,
+                                                self.c["peer_address"]))
+        while not self.stop:
+            wait = DEBOUNCE if self.pending else 0.25
+            try:
+                select.select([self.ino.fd], [], [], wait)
+            except InterruptedError:
+                pass
+            role = self.read_role()
+            if role != self.role:
+                self.log("role %s -> %s" % (self.role, role))
+                if role == "MASTER":
+                    self.catch_up = True
+                self.role = role
+            self.handle_events()
+            mono = time.monotonic()
+            if mono >= self.next_try:
+                if role == "MASTER":
+                    if self.catch_up:
+                        self.full_push()
+                    if self.pending and mono >= self.next_try:
+                        oldest = min(self.pending.values())
+                        if mono - self.last_event >= DEBOUNCE or time.time() - oldest >= MAX_WAIT:
+                            self.save_pending()
+                            self.push()
+                    self.merge_inbox()
+                elif self.pending:
+                    self.deliver()
+            self.settle_replaced()
+            self.save_pending()
+            if mono - self.status_at >= STATUS_EVERY or self.dirty:
+                self.write_status()
+        self.save_pending()
+        self.write_status()
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] != "--config":
+        sys.stderr.write("usage: ha-filesync --config FILE\n")
+        return 2
+    with open(argv[2]) as handle:
+        config = json.load(handle)
+    agent = Agent(config)
+
+    def stop(*_):
+        agent.stop = True
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    agent.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
