@@ -65,7 +65,16 @@ def _data_dirs(spec, uid, gid):
         if os.path.isdir(directory):
             continue
         state.append("app_data_dirs", directory)     # never removed: uninstall names them
-        os.makedirs(directory, 0o750)
+        missing = []
+        parent = os.path.dirname(directory)
+        while not os.path.isdir(parent):
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for path in reversed(missing):              # parents: root's, traversable (umask-proof)
+            os.mkdir(path)
+            os.chmod(path, 0o755)
+        os.mkdir(directory)
+        os.chmod(directory, 0o750)
         os.chown(directory, uid, gid)
         changes.append(messages.text("app-data-created", path=directory, user=spec.user))
     return changes

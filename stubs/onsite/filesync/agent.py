@@ -51,10 +51,13 @@ WATCH_MASK = (IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREA
               | IN_DELETE_SELF)
 EVENT = struct.Struct("iIII")
 
+CONFLICT_MARK = "~conflict-"    # <name>~conflict-<node>-<UTC time>: the other side's version
 SYNC_DIR = ".ha-sync"          # our own files inside each data directory; never synced as data
 DEBOUNCE = 0.03                # a burst of writes goes in one push
 MAX_WAIT = 0.3                 # ... but no change waits longer than this for its push
 RETRY = 1.0                    # after a failed push or delivery
+PEER_WAIT = 30.0               # how long the holder waits for the peer's unsent changes first
+STUCK = 120.0                  # a replaced version of ours that never shows up: give up (logged)
 SETTLE_AGE = 2.0               # replaced/ and inbox/ entries older than this are complete
 STATUS_EVERY = 1.0
 
@@ -118,6 +121,8 @@ class Agent(object):
         self.last_event = 0.0
         self.next_try = 0.0
         self.catch_up = False
+        self.peer_checked = False       # the peer has no unsent changes of its own (asked)
+        self.peer_wait_since = None
         self.last_push = None
         self.last_push_seconds = None
         self.last_error = None
@@ -171,12 +176,18 @@ class Agent(object):
         if rel == "." or rel.split("/")[0] == SYNC_DIR or rel.startswith(".."):
             return
         key = module + "/" + rel
-        if key not in self.pending:
-            self.pending[key] = time.time()
+        try:
+            ino = os.lstat(path).st_ino      # which file is ours: a push replaces it by rename
+        except OSError:
+            ino = None                       # deleted here
+        entry = self.pending.get(key)
+        if entry is None or entry[1] != ino:
+            self.pending[key] = [entry[0] if entry else time.time(), ino]
             self.dirty = True
         self.last_event = time.monotonic()
 
-    def handle_events(self):
+    def handle_events(self, recording):
+        """recording: this node held the VIP when the events happened (or holds it now)."""
         overflow = False
         for wd, mask, name in self.ino.read():
             if mask & IN_Q_OVERFLOW:
@@ -192,12 +203,13 @@ class Agent(object):
             if mask & IN_DELETE_SELF or not name:
                 continue
             path = os.path.join(directory, name)
-            recording = self.role == "MASTER"
             if mask & IN_ISDIR and mask & (IN_CREATE | IN_MOVED_TO):
                 if not (directory == dict(self.dirs)[module] and name == SYNC_DIR):
                     self.watch_tree(module, path, recording)
             if recording:
                 self.note(module, path)
+            if CONFLICT_MARK in name and not mask & (IN_DELETE | IN_MOVED_FROM):
+                self.saw_conflict(module, path)
         if overflow:       # the kernel dropped events: everything may have changed
             self.log("inotify queue overflow: full catch-up push")
             self.catch_up = True
@@ -206,14 +218,15 @@ class Agent(object):
     def read_role(self):
         try:
             with open(self.c["vrrp_state"]) as handle:
-                return (handle.read().split() or ["UNKNOWN"])[0]
+                state = (handle.read().split() or ["UNKNOWN"])[0]
         except OSError:
             return "UNKNOWN"
+        return "MASTER" if state.startswith("MASTER") else state   # MASTER_RX_LOWER_PRI: still MASTER
 
     # -- rsync -----------------------------------------------------------------------
     def rsync(self, args, timeout=30):
         argv = [self.c.get("rsync", "rsync"), "--password-file=" + self.c["password_file"],
-                "--port=%d" % self.c["port"], "--contimeout=3", "--timeout=10"] + args
+                "--port=%d" % self.c["port"], "--contimeout=2", "--timeout=10"] + args
         try:
             proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   universal_newlines=True, timeout=timeout)
@@ -244,17 +257,15 @@ class Agent(object):
             with tempfile.NamedTemporaryFile("wb", dir=self.state_dir, prefix=".list-") as listing:
                 listing.write(b"\0".join(os.fsencode(r) for r in sorted(rels)) + b"\0")
                 listing.flush()
-                ok, out = self.rsync(["-a", "--relative", "--from0", "--files-from=" + listing.name,
+                # -I: these files changed; rsync's size+mtime check would skip a same-size
+                # change made within the same second
+                ok, out = self.rsync(["-a", "-I", "--relative", "--from0", "--files-from=" + listing.name,
                                       "--delete-missing-args", "--force", "--backup",
                                       "--backup-dir=%s/replaced/%s-%s" % (SYNC_DIR, stamp, self.me),
                                       base + "/", self.url(module)])
             if not ok:
                 return self.failed("push to %s: %s" % (self.peer, out))
-        for key, seen in batch.items():
-            if self.pending.get(key) == seen:
-                del self.pending[key]
-                self.dirty = True
-        self.save_pending()
+        self.forget(batch)
         self.pushed(started, "pushed %d change(s) to %s" % (len(batch), self.peer), quiet=True)
         return True
 
@@ -272,10 +283,34 @@ class Agent(object):
         self.pushed(started, "catch-up push to %s done" % self.peer)
         return True
 
+    def forget(self, batch):
+        """Drop the keys that were sent, unless they changed again meanwhile."""
+        for key, seen in batch.items():
+            if self.pending.get(key) == seen:
+                del self.pending[key]
+                self.dirty = True
+        self.save_pending()
+
     def deliver(self):
         """Not the holder, changes of ours still pending: to the holder's inbox, as a snapshot
         (hard links) with a list of deletes, READY last."""
-        batch = dict(self.pending)
+        batch = {}
+        for key, (seen, ino) in self.pending.items():
+            path = os.path.join(dict(self.dirs).get(key.split("/", 1)[0], "/nonexistent"), key.split("/", 1)[1])
+            try:
+                live = os.lstat(path).st_ino
+            except OSError:
+                live = None
+            if live == ino:
+                batch[key] = [seen, ino]
+            elif time.time() - seen > STUCK:
+                # ours was replaced by the holder's push and never showed up in replaced/
+                self.log("gave up on %s: the version made here was replaced and not found" % key)
+                del self.pending[key]
+                self.dirty = True
+            # else: the holder's push replaced our version: settle_replaced keeps it as a conflict
+        if not batch:
+            return True
         stamp = now_stamp()
         for module, rels in sorted(self.by_module(batch).items()):
             base = dict(self.dirs).get(module)
@@ -309,15 +344,31 @@ class Agent(object):
                 shutil.rmtree(box, ignore_errors=True)
                 return self.failed("delivery to %s: %s" % (self.peer, out))
             shutil.rmtree(box, ignore_errors=True)
-        for key, seen in batch.items():
-            if self.pending.get(key) == seen:
-                del self.pending[key]
-                self.dirty = True
-        self.save_pending()
+        self.forget(batch)
         self.log("delivered %d change(s) made here while %s could not get them" % (len(batch), self.peer))
         return True
 
+    def peer_has_nothing_unsent(self):
+        """Before pushing after promotion or a lost connection: the peer's own unsent changes
+        (it held the VIP meanwhile) come first, or a push would race with its delivery. Asks
+        the peer's state file; waits at most PEER_WAIT (its backups still protect it then)."""
+        module = self.dirs[0][0]
+        with tempfile.TemporaryDirectory(dir=self.state_dir) as tmp:
+            ok, out = self.rsync(["-q", self.url(module, SYNC_DIR + "/state.json"), tmp + "/"])
+            if not ok and "No such file" not in out:       # a peer agent that never ran: nothing
+                return self.failed("asking %s for its unsent changes: %s" % (self.peer, out))
+            peer = self._load(os.path.join(tmp, "state.json"), {})
+        if self.peer_wait_since is None:
+            self.peer_wait_since = time.monotonic()
+        if peer.get("backlog", 0) and time.monotonic() - self.peer_wait_since < PEER_WAIT:
+            self.next_try = time.monotonic() + 0.2
+            return False
+        self.peer_checked = True
+        self.peer_wait_since = None
+        return True
+
     def failed(self, text):
+        self.peer_checked = False      # the peer may take the VIP and write while we cannot reach it
         if text != self.last_error:
             self.log(text)
         self.last_error = text
@@ -335,7 +386,7 @@ class Agent(object):
     # -- merging what the peer sent or replaced ---------------------------------------
     def keep_conflict(self, module, rel, src, owner):
         base = dict(self.dirs)[module]
-        name = "%s~conflict-%s-%s" % (rel, owner, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        name = "%s%s%s-%s" % (rel, CONFLICT_MARK, owner, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
         dest = os.path.join(base, name)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         os.rename(src, dest)
@@ -344,6 +395,17 @@ class Agent(object):
         atomic_json(self.conflicts_path, self.conflicts)
         self.log("conflict: %s changed on both nodes; %s's version kept as %s" % (rel, owner, dest))
         return name
+
+    def saw_conflict(self, module, path):
+        """A conflict copy made on the peer arrived: reported here too."""
+        if any(c["kept_as"] == path for c in self.conflicts) or not os.path.lexists(path):
+            return
+        name = os.path.basename(path)
+        original, _, tail = name.partition(CONFLICT_MARK)
+        self.conflicts.append({"path": os.path.join(os.path.dirname(path), original), "kept_as": path,
+                               "from": tail.rsplit("-", 1)[0],
+                               "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        atomic_json(self.conflicts_path, self.conflicts)
 
     def old_enough(self, path):
         try:
@@ -416,15 +478,17 @@ class Agent(object):
                         if key in self.pending:        # our unsent change, overwritten by the holder
                             kept = self.keep_conflict(module, rel, src, self.me)
                             self.pending.pop(key, None)
-                            self.pending[module + "/" + kept] = time.time()
-                            self.dirty = True
+                            self.note(module, os.path.join(base, kept))
                 shutil.rmtree(top, ignore_errors=True)
         self.save_pending()
 
     # -- status ----------------------------------------------------------------------
     def write_status(self):
-        oldest = min(self.pending.values()) if self.pending else None
+        oldest = min(v[0] for v in self.pending.values()) if self.pending else None
         live = [c for c in self.conflicts if os.path.lexists(c["kept_as"])]
+        # what the holder asks before it pushes (peer_has_nothing_unsent)
+        atomic_json(os.path.join(self.dirs[0][1], SYNC_DIR, "state.json"),
+                    {"node": self.me, "role": self.role, "backlog": len(self.pending), "time": time.time()})
         atomic_json(self.status_path, {
             "node": self.me, "peer": self.peer, "role": self.role, "pid": os.getpid(),
             "time": time.time(), "backlog": len(self.pending),
@@ -450,23 +514,30 @@ class Agent(object):
             except InterruptedError:
                 pass
             role = self.read_role()
+            # events queued while this node held the VIP are its own writes, even if it has
+            # just lost the VIP (a long push attempt may have delayed reading them)
+            self.handle_events(self.role == "MASTER" or role == "MASTER")
             if role != self.role:
                 self.log("role %s -> %s" % (self.role, role))
                 if role == "MASTER":
                     self.catch_up = True
+                    self.peer_checked = False
                 self.role = role
-            self.handle_events()
             mono = time.monotonic()
             if mono >= self.next_try:
                 if role == "MASTER":
-                    if self.catch_up:
+                    self.merge_inbox()
+                    if not self.peer_checked:
+                        self.peer_has_nothing_unsent()
+                    if not self.peer_checked or time.monotonic() < self.next_try:
+                        pass
+                    elif self.catch_up:
                         self.full_push()
-                    if self.pending and mono >= self.next_try:
-                        oldest = min(self.pending.values())
+                    if self.pending and self.peer_checked and time.monotonic() >= self.next_try:
+                        oldest = min(v[0] for v in self.pending.values())
                         if mono - self.last_event >= DEBOUNCE or time.time() - oldest >= MAX_WAIT:
                             self.save_pending()
                             self.push()
-                    self.merge_inbox()
                 elif self.pending:
                     self.deliver()
             self.settle_replaced()
