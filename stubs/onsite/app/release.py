@@ -124,6 +124,8 @@ def switch(prefix, version):
     link = current_link(prefix)
     if os.path.lexists(link) and not os.path.islink(link):
         raise OnsiteError("app-current-not-link", {"path": link}, exit_code=BAD_INPUT)
+    if not os.path.lexists(link):
+        state.append("created", link)      # journalled first: uninstall removes the link
     tmp = link + ".new"
     if os.path.lexists(tmp):
         os.unlink(tmp)

@@ -19,6 +19,7 @@ import time
 from onsite.core import checks
 from onsite.core.errors import BAD_INPUT, OnsiteError
 from onsite.db import secrets as db_secrets
+from onsite.filesync import render as fs_render
 from onsite.host import vrrp
 from onsite.ops import preflight, status
 from onsite.site import sitefile as site_mod
@@ -39,6 +40,7 @@ FILES = [
     ("/etc/my.cnf.d", "config"),
     ("/etc/mysql/my.cnf", "config"),
     ("/etc/ha-installer", "config"),
+    ("/var/lib/ha-installer/filesync", "state"),       # the sync agent's status and conflicts
     ("/etc/nftables/ha_bundle.nft", "config"),
     ("/etc/sysconfig/nftables.conf", "config"),
     ("/etc/firewalld/zones", "config"),
@@ -74,6 +76,10 @@ def known_secrets(args):
             match = SECRET_KEY.match(line)
             if match:
                 values.add(match.group(2).strip().strip('"').strip("'"))
+    # the file-sync secret: its own file, and the rsync daemon's 'user:secret' line
+    values.add((_read(fs_render.PASSWORD_FILE) or b"").decode("utf-8", "replace").strip())
+    for line in (_read(fs_render.RSYNCD_SECRETS) or b"").decode("utf-8", "replace").splitlines():
+        values.add(line.partition(":")[2].strip())
     site_path = getattr(args, "site", None)
     if site_path:
         try:

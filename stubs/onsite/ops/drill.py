@@ -15,6 +15,7 @@ from onsite.core.errors import BAD_INPUT, REFUSED, OnsiteError
 from onsite.db import canary
 from onsite.db import pairing as db_pairing
 from onsite.db import status as db_status
+from onsite.filesync import probe as fs_probe
 from onsite.host import addresses, arp, probes, services, vrrp
 from onsite.host import vip as host_vip
 
@@ -46,6 +47,19 @@ def check_ready(site, local):
         if problems:
             raise OnsiteError("drill-replication-unhealthy", {"detail": problems[0]}, exit_code=REFUSED)
     return found
+
+
+def check_files(local):
+    """File sync before the hand-over: a canary file written here (the holder) must be on the
+    peer, read back from the peer's daemon; seconds it took, or None without file sync."""
+    cfg = fs_probe.load_config()
+    if cfg is None:
+        return None
+    ok, seconds, detail = fs_probe.canary(cfg, True, wait=10.0)
+    if not ok:
+        raise OnsiteError("drill-files-unhealthy", {"peer": local.peer.name, "detail": detail[-200:]},
+                          exit_code=REFUSED)
+    return seconds
 
 
 def fail_over(site, local, timeout):
@@ -119,6 +133,7 @@ def drill(site, local, timeout, say):
     """The whole drill (checks, hand-over, replication, restore); returns the result dict that
     also goes to the state journal. say: callable(str) for progress lines."""
     found = check_ready(site, local)
+    files = check_files(local)
     say(messages.text("drill-start", name=local.me.name, vip=site.cluster.vip, peer=local.peer.name))
     state.mark("drill", "started", node=local.me.name)
     result = {"node": local.me.name, "peer": local.peer.name, "vip": site.cluster.vip}
@@ -130,6 +145,9 @@ def drill(site, local, timeout, say):
             raise OnsiteError("drill-no-takeover", {"peer": local.peer.name, "seconds": timeout})
         result.update(outage_seconds=round(outage, 3), answered_from=mac)
         say(messages.text("drill-outage", seconds=outage, peer=local.peer.name, mac=mac))
+        if files is not None:
+            result["files_canary_seconds"] = round(files, 3)
+            say(messages.text("drill-files-ok", name=local.me.name, peer=local.peer.name, seconds=round(files, 2)))
         if found:
             seconds = check_replication(local, found, 30)
             result["replication"] = "healthy"

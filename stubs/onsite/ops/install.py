@@ -16,7 +16,7 @@ import argparse
 import os
 import time
 
-from onsite.core import checks, messages, payload, state
+from onsite.core import appspec, checks, messages, payload, state
 from onsite.core import tty
 from onsite.core.tty import say
 from onsite.host import dnfmodules, rpmdb, target
@@ -133,6 +133,14 @@ def planned_changes(plan, root):
     if (journal.get("install-verify") or {}).get("status") != "done":
         lines.append(messages.text("install-will-firewall", peer=local.peer.address, db_port=site.database.port,
                                    app_port=site.app.port))
+        app = appspec.bundled()
+        if app is not None:
+            dirs = ", ".join(app.data_dirs) or "-"
+            lines.append(messages.text("install-will-app", name=app.name, version=app.version, user=app.user,
+                                       prefix=appspec.install_prefix(app, site.app.prefix), dirs=dirs))
+            if app.data_dirs:
+                lines.append(messages.text("install-will-files", dirs=dirs, port=site.cluster.sync_port,
+                                           peer=local.peer.address))
         lines.append(messages.text("install-will-keepalived", vip=site.cluster.vip, interface=local.interface))
         lines.append(messages.text("install-will-database", peer=local.peer.name))
     return lines

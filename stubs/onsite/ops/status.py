@@ -21,6 +21,8 @@ from onsite.db import nodefacts
 from onsite.db import status as db_status
 from onsite.db.client import DbError
 from onsite.pair import facts as pair_facts
+from onsite.filesync import probe as fs_probe
+from onsite.filesync import render as fs_render
 from onsite.host import probes, rpmdb, services, vrrp
 from onsite.host import vip as host_vip
 from onsite.site import sitefile as site_mod
@@ -162,6 +164,26 @@ def sec_app(ctx, found):
             messages.text("st-app", here=fmt(ok_here, here, local_target), via=fmt(ok_via, via, via_target)))
 
 
+def sec_files(ctx, found):
+    """File sync: this node's agent (role, backlog, lag, last push, conflict copies)."""
+    if ctx.local is None or fs_probe.load_config() is None:
+        return None, None
+    data = fs_probe.agent_status()
+    if data is None or data["age"] > fs_probe.STALE:
+        age = "?" if data is None else data["age"]
+        return {"running": False, "age": age}, messages.text("st-files-down", age=age, log=fs_render.LOG_PATH)
+    conflicts = fs_probe.live_conflicts(data)
+    last = data.get("last_push")
+    out = {"running": True, "role": data.get("role"), "backlog": data.get("backlog", 0),
+           "lag_seconds": data.get("lag_seconds", 0.0), "last_push": last,
+           "last_push_seconds": data.get("last_push_seconds"), "last_error": data.get("last_error"),
+           "conflicts": conflicts}
+    return out, messages.text("st-files", role=data.get("role") or "?", backlog=out["backlog"],
+                              lag=out["lag_seconds"],
+                              last="-" if not last else "{:.0f} s ago".format(time.time() - last),
+                              conflicts=len(conflicts), log=fs_render.LOG_PATH)
+
+
 def sec_database(ctx, found):
     holder = (found.get("vip") or {}).get("holder")
     try:
@@ -198,7 +220,7 @@ def sec_steps(ctx, found):
 
 SECTIONS = [("bundle", sec_bundle), ("packages", sec_packages), ("node", sec_node), ("pair", sec_pair),
             ("vip", sec_vip),
-            ("keepalived", sec_keepalived), ("app", sec_app), ("replication", sec_database),
+            ("keepalived", sec_keepalived), ("app", sec_app), ("files", sec_files), ("replication", sec_database),
             ("last_failover", sec_failover), ("steps", sec_steps)]
 
 

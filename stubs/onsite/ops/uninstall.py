@@ -11,8 +11,10 @@ A second run finds nothing in the journal and says so.
 """
 
 import os
+import shutil
 import time
 
+from onsite.app import unit as app_unit
 from onsite.db import client as db_client
 from onsite.db import paths as db_paths
 from onsite.db import render as db_render
@@ -21,7 +23,8 @@ from onsite.db import pairing as db_pairing
 from onsite.db import server as db_server
 from onsite.db import versions as db_versions
 from onsite.failover import firewall
-from onsite.core import messages
+from onsite.filesync import render as fs_render
+from onsite.core import appspec, messages
 from onsite.host import rpmdb
 from onsite.host import services
 from onsite.core import state
@@ -29,7 +32,7 @@ from onsite.core import tty
 from onsite.core.errors import OnsiteError
 from onsite.core.logfile import Log
 
-UNDO_KEYS = ("backups", "created", "created_dirs", "firewall", "before")
+UNDO_KEYS = ("backups", "created", "created_dirs", "firewall", "before", "app_releases")
 
 
 # ------------------------------------------------------------------ keepalived
@@ -55,6 +58,50 @@ def restart_previous(journal):
         services.start("keepalived")
         return [messages.text("un-ka-restarted")]
     return []
+
+
+# ------------------------------------------------------------------ app and file sync
+
+def our_services(journal):
+    """Services install added (the app, the file-sync pair), as journalled before first use."""
+    return [key.split(":", 1)[1] for key in sorted(journal.get("before", {}))
+            if key.startswith("service:") and key != "service:keepalived"
+            and key.split(":", 1)[1] in our_service_names(journal)]
+
+
+def our_service_names(journal):
+    names = {fs_render.AGENT_SERVICE, fs_render.RSYNCD_SERVICE}
+    for path in journal.get("created", []):
+        if path.startswith(app_unit.UNIT_DIR + "/") and path.endswith(".service"):
+            names.add(os.path.basename(path)[:-len(".service")])
+    return names
+
+
+def stop_app(journal, log):
+    """Stop (and disable) the app and file sync; remove the app releases we installed. Data
+    directories and the app's account stay (named, so nobody wonders)."""
+    done = []
+    for name in our_services(journal):
+        before = journal["before"]["service:" + name]
+        if services.is_active(name) and not before.get("active"):
+            services.stop(name)
+            done.append(messages.text("un-service-stopped", name=name))
+        if services.is_enabled(name) and not before.get("enabled"):
+            services.disable(name)
+    for path in journal.get("app_releases", []):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+            done.append(messages.text("ch-removed-dir", path=path))
+        down = appspec.down_file(os.path.dirname(os.path.dirname(path)))
+        if os.path.isfile(down):          # written by the unit and keepalived, not by a person
+            os.unlink(down)
+    for path in journal.get("app_data_dirs", []):
+        done.append(messages.text("un-data-kept", path=path))
+    for name in journal.get("created_users", []):
+        done.append(messages.text("un-user-kept", user=name))
+    for line in done:
+        log.write(line)
+    return done
 
 
 # ------------------------------------------------------------------ database
@@ -228,6 +275,7 @@ def uninstall(args):
     tty.confirm("un-confirm", "un-declined", args.yes)
     log = Log("/", "uninstall")
     steps = [("keepalived", lambda: stop_keepalived(journal, log)),
+             ("app", lambda: stop_app(journal, log)),
              ("database", lambda: remove_replication(journal, log)),
              ("firewall", lambda: remove_firewall(journal, log)),
              # el8 dnf module files (host/dnfmodules) are journalled in the rpm root

@@ -14,7 +14,7 @@ is missing. ``run_checks(site, local, ...)`` is the entry point for install.
 import time
 
 from onsite.core import checks, messages
-from onsite.core.checks import FAIL, PASS, result
+from onsite.core.checks import FAIL, PASS, WARN, result
 from onsite.core.errors import OnsiteError
 from onsite.db import canary as db_canary
 from onsite.db import nodefacts
@@ -23,7 +23,9 @@ from onsite.db import pairing as db_pairing
 from onsite.db import status as db_status
 from onsite.db.client import DbError
 from onsite.failover import firewall
-from onsite.host import probes, services, vrrp
+from onsite.filesync import probe as fs_probe
+from onsite.filesync import render as fs_render
+from onsite.host import addresses, probes, services, vrrp
 from onsite.host import vip as host_vip
 from onsite.ops import handshake
 from onsite.pair import facts as pair_facts
@@ -31,7 +33,7 @@ from onsite.pair import facts as pair_facts
 
 NAMES = ("keepalived", "vip-holder", "app-via-vip", "firewall", "pair-agrees", "one-writer",
          "replication-here", "replication-peer", "peer-replicates-from-here", "canary-to-peer",
-         "canary-from-peer")
+         "canary-from-peer", "file-sync", "files-reach-peer", "file-conflicts")
 
 
 # --- single checks: each returns one Result and changes nothing (the canary excepted) -------
@@ -230,6 +232,42 @@ def _database_results(site, local, root, fresh, canary):
     return out
 
 
+def _file_results(site, local):
+    """File sync (when the bundle's app keeps data): the agent runs, a canary file written in
+    the holder's data directory is served by the *other* node's rsync daemon, no conflict copy
+    waits for a decision."""
+    cfg = fs_probe.load_config()
+    if cfg is None:
+        return []
+    out = []
+    data = fs_probe.agent_status()
+    receiver = services.is_active(fs_render.RSYNCD_SERVICE)
+    if data is None or data["age"] > fs_probe.STALE or not receiver:
+        out.append(result("file-sync", FAIL, messages.text("vf-fs-down", name=local.me.name),
+                          messages.hint("vf-fs-down"), "here"))
+    else:
+        out.append(result("file-sync", PASS, messages.text("vf-fs-ok", role=data.get("role") or "?",
+                                                           backlog=data.get("backlog", 0))))
+    holder_here = addresses.holds(site.cluster.vip)
+    ok, seconds, detail = fs_probe.canary(cfg, holder_here)
+    source, target = (local.me.name, local.peer.name) if holder_here else (local.peer.name, local.me.name)
+    if ok:
+        out.append(result("files-reach-peer", PASS, messages.text("vf-fs-canary-ok", source=source, target=target,
+                                                                  seconds=round(seconds, 2))))
+    else:
+        out.append(result("files-reach-peer", FAIL, messages.text("vf-fs-canary-bad", source=source, target=target,
+                                                                  detail=detail[-200:]),
+                          messages.hint("vf-fs-canary-bad", peer=local.peer.name), "peer"))
+    conflicts = fs_probe.live_conflicts(data)
+    if conflicts:
+        out.append(result("file-conflicts", WARN, messages.text("vf-fs-conflicts", count=len(conflicts),
+                                                                first=conflicts[0]["kept_as"]),
+                          messages.hint("vf-fs-conflicts", path=conflicts[0]["path"], copy=conflicts[0]["kept_as"])))
+    else:
+        out.append(result("file-conflicts", PASS, messages.text("vf-fs-no-conflicts")))
+    return out
+
+
 def run_checks(site, local, timeout=60, fresh=300, root="/", out=None):
     """Every verify check, as a list of checks.Result (name, status, text, fix, side).
 
@@ -244,6 +282,7 @@ def run_checks(site, local, timeout=60, fresh=300, root="/", out=None):
         results = [check_keepalived(local, root), check_vip(site, local), check_app(site, local),
                    check_firewall(site, local)]
         results += _database_results(site, local, root, fresh, canary)
+        results += _file_results(site, local)
         bad = checks.failed(results)
         left = int(deadline - time.time())
         if not bad or left <= 0 or any(r.side == "here" for r in bad):
