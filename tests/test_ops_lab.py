@@ -23,6 +23,8 @@ import time
 
 import pytest
 
+from onsite.ops.install import step_names as install_steps
+
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
 from onsite.core import errors  # the exit code table
 from tests.ops_helpers import (
@@ -40,6 +42,7 @@ from tests.ops_helpers import (
 )
 
 pytestmark = pytest.mark.lab
+STEPS = len(install_steps())    # [n/STEPS] in install's progress lines
 
 OLD_KEEPALIVED = "! the old runbook's keepalived.conf\nvrrp_instance VI_1 {\n    state MASTER\n}\n"
 CUSTOMER_CNF = "[mysqld]\nmax_connections = 300\n"
@@ -110,7 +113,7 @@ def test_install_from_the_run_file_on_both_nodes(lab, world, first_install):
         assert res[node].returncode == 0, out
         for number, step in enumerate(["preflight", "pair", "packages", "firewall", "keepalived", "database",
                                        "verify"], 1):
-            assert "[%d/7] %s ..." % (number, step) in out
+            assert "[%d/%d] %s ..." % (number, STEPS, step) in out
             assert journals[node]["steps"]["install-" + step]["status"] == "done"
         assert "install finished on %s" % node in out, out
         # ha2 (lower priority) waited for ha1 to take the VIP before starting keepalived
@@ -209,7 +212,7 @@ def test_one_node_rebuilt_with_rejoin_while_the_peer_serves(lab, world, installe
     assert plain.returncode == errors.REFUSED, text
     assert "%s is paired and still replicates from this node" % serving in text
     assert "run install --rejoin here" in text
-    assert "[3/7]" not in text and config_hashes(lab, rebuilt) == before
+    assert "[3/%d]" % STEPS not in text and config_hashes(lab, rebuilt) == before
     answers = []
     stop = threading.Event()
 
@@ -231,7 +234,7 @@ def test_one_node_rebuilt_with_rejoin_while_the_peer_serves(lab, world, installe
     assert res.returncode == 0, text
     assert ("rejoin: copying %s's data here (this node's is backed up first); %s keeps serving"
             % (serving, serving)) in text
-    assert "[7/7] verify" in text
+    assert "[%d/%d] verify" % (STEPS, STEPS) in text
     # the serving node answered every request during the rebuild
     assert answers and set(answers) == {(200, serving)}, answers
     assert app_rows(lab, rebuilt) == app_rows(lab, serving)

@@ -22,12 +22,15 @@ import time
 
 import pytest
 
+from onsite.ops.install import step_names as install_steps
+
 from onsite.core import errors
 from tests.conftest import find_python36
 from tests.lab.fixtures import lab, make_lab  # noqa: F401 (fixtures)
 from tests.ops_helpers import baseline_root, build_demo_run, write_site
 
 pytestmark = pytest.mark.lab
+STEPS = len(install_steps())    # [n/STEPS] in install's progress lines
 
 NODES = ("ha1", "ha2")
 
@@ -81,7 +84,7 @@ def both_refuse(lab, world, **per_node):
     for node, proc in procs.items():
         outs[node], _ = proc.communicate(timeout=400)
         assert proc.returncode == errors.REFUSED, outs[node]
-        assert "[2/7] pair ..." in outs[node] and "[3/7]" not in outs[node], outs[node]
+        assert "[2/%d] pair ..." % STEPS in outs[node] and "[3/%d]" % STEPS not in outs[node], outs[node]
         assert "nothing was changed on either node" in outs[node]
     assert time.monotonic() - started < 300, "the difference must be named at once, not after the 600 s peer timeout"
     assert {n: snapshot(lab, n, world) for n in NODES} == before

@@ -81,8 +81,16 @@ def _data_dirs(spec, uid, gid):
 
 
 def _health_dir(prefix, uid, gid):
+    """The app's account writes its down file here (the unit's hooks run as that account)."""
     path = appspec.health_dir(prefix)
-    changed = fileops.ensure_dir(path, 0o755)
+    changed = False
+    if not os.path.isdir(path):
+        state.append("created_dirs", path)
+        os.mkdir(path)
+        changed = True
+    if os.stat(path).st_mode & 0o7777 != 0o755:
+        os.chmod(path, 0o755)
+        changed = True
     info = os.stat(path)
     if (info.st_uid, info.st_gid) != (uid, gid):
         os.chown(path, uid, gid)
