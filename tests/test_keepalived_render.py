@@ -12,6 +12,7 @@ from tests.lab import KEEPALIVED_2020
 from tests.lab.fixtures import make_lab  # noqa: F401 (fixture)
 from tests.site_util import NODES, cluster
 
+from onsite.core import appspec
 from onsite.failover import keepalived
 from onsite.site import sitefile as site
 
@@ -28,7 +29,13 @@ CASES = {
     "v2_auth_ha2": ('[secrets]\nvrrp_password = "s3cret"\n', "ha2"),
     "v3_fast_http_process_ha1": ('[app]\nhealth_url = "http://127.0.0.1:8081/health"\nprocess = "node"\n'
                                  'fall = 2\nrise = 3\n', "ha1"),
+    # a bundle that carries the app: its down file is tracked (vrrp_track_file)
+    "v3_fast_bundled_app_ha2": ('[app]\nprefix = "/srv/itv"\n', "ha2"),
 }
+BUNDLED = {"name": "itv", "version": "1.0.0", "start": "python3 server.py", "port": 8081,
+           "health_path": "/health", "data_dirs": ["/var/lib/itv/uploads"],
+           "files": [{"path": "server.py", "sha256": "0" * 64, "size": 1, "mode": 0o644}],
+           "tree_sha256": "1" * 64}
 ADDRS = {"ha1": "192.0.2.11", "ha2": "192.0.2.12"}
 
 
@@ -40,7 +47,8 @@ def facts(case):
     import tomllib
     s = site.validate(tomllib.loads(text))
     local = site.locate(s, [("eth0", ADDRS[node], 24)])
-    return keepalived.facts_from_site(s, local)
+    app = appspec.from_lock({"app": BUNDLED}) if "bundled_app" in case else None
+    return keepalived.facts_from_site(s, local, app=app)
 
 
 def keywords_2020():
@@ -49,7 +57,7 @@ def keywords_2020():
 
 def config_keywords(text):
     """First word of every line, except the contents of value-list blocks."""
-    value_blocks = {"unicast_peer", "virtual_ipaddress", "track_script", "track_process"}
+    value_blocks = {"unicast_peer", "virtual_ipaddress", "track_script", "track_process", "track_file"}
     stack, words = [], []
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()

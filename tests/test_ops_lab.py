@@ -252,6 +252,11 @@ def test_one_node_rebuilt_with_rejoin_while_the_peer_serves(lab, world, installe
 def test_uninstall_restores_every_config_file_keeps_the_rows_and_every_host_package(lab, world, installed):
     rows = app_rows(lab, "ha1")
     assert app_rows(lab, "ha2") == rows
+    holder = lab.wait_single_holder(VIP)
+    lab.run(holder, ["sh", "-c", "echo 'customer upload' > /var/lib/itv/uploads/kept.txt"])
+    other = "ha2" if holder == "ha1" else "ha1"
+    lab.wait_for(lambda: lab.run(other, ["test", "-f", "/var/lib/itv/uploads/kept.txt"], check=False).returncode == 0,
+                 timeout=10, what="the upload on " + other)
     res = on_both(lambda n: lab.exec_python_onsite(n, ["uninstall"], timeout=180))
     for node in ("ha1", "ha2"):
         out = res[node].stdout + res[node].stderr
@@ -263,6 +268,15 @@ def test_uninstall_restores_every_config_file_keeps_the_rows_and_every_host_pack
         assert sql(lab, node, "SHOW SLAVE STATUS") == ""
         assert lab.run(node, ["firewall-cmd", "--list-rich-rules"]).stdout.strip() == ""
         assert lab.run(node, ["systemctl", "is-active", "keepalived"], check=False).returncode != 0
+        # the app and file sync stopped, unit and releases gone; the uploads and the account stay
+        for unit in ("itv", "ha-bundle-filesync", "ha-bundle-rsyncd"):
+            assert lab.run(node, ["test", "-e", "/etc/systemd/system/%s.service" % unit], check=False).returncode != 0
+        assert lab.run(node, ["test", "-e", "/opt/itv/releases/1.0.0"], check=False).returncode != 0
+        assert lab.run(node, ["test", "-L", "/opt/itv/current"], check=False).returncode != 0
+        assert lab.read(node, "/var/lib/itv/uploads/kept.txt") == "customer upload\n"
+        assert "kept the app data in /var/lib/itv/uploads (never deleted)" in out
+        assert lab.run(node, ["id", "itv"], check=False).returncode == 0
+        assert lab.http_get("http://%s:8081/" % lab.addr(node))[0] != 200
     assert "restored /etc/keepalived/keepalived.conf" in res["ha1"].stdout
     assert lab.path("ha1", "/etc/keepalived/keepalived.conf").read_text() == OLD_KEEPALIVED
     assert oct(lab.path("ha1", "/etc/keepalived/keepalived.conf").stat().st_mode & 0o777) == "0o644"
