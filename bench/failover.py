@@ -87,8 +87,15 @@ while time.monotonic() < end:
     try:
         s = socket.create_connection((vip, 8081), timeout=1)
         s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        data = s.recv(4096)
+        data = b""
+        while True:                    # headers and body may come in separate segments
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
         s.close()
+        if not data.startswith(b"HTTP/1.0 200"):
+            raise OSError("no 200")
         node = data.rstrip().rsplit(b"\n", 1)[-1].decode()
         if last is not None and node != last:
             moves += 1

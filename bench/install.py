@@ -140,7 +140,9 @@ def main():
             res = lab.exec_python_onsite(holder, ["drill", "--site", site, "--json"], timeout=180)
             end = time.time()
             if res.returncode != 0:
-                sys.exit("drill failed on %s:\n%s%s" % (holder, res.stdout, res.stderr))
+                logs = "".join("--- %s file sync log:\n%s" % (n, lab.read(n, "/var/log/ha-installer/filesync.log") or "")
+                               for n in ("ha1", "ha2"))
+                sys.exit("drill failed on %s:\n%s%s%s" % (holder, res.stdout, res.stderr, logs[-3000:]))
             outages.append(json.loads(res.stdout)["outage_seconds"])
             gaps.append((start, end, holder, other))
             time.sleep(0.5)

@@ -111,8 +111,7 @@ def test_install_from_the_run_file_on_both_nodes(lab, world, first_install):
     for node in ("ha1", "ha2"):
         out = res[node].stdout + res[node].stderr
         assert res[node].returncode == 0, out
-        for number, step in enumerate(["preflight", "pair", "packages", "firewall", "keepalived", "database",
-                                       "verify"], 1):
+        for number, step in enumerate(install_steps(), 1):
             assert "[%d/%d] %s ..." % (number, STEPS, step) in out
             assert journals[node]["steps"]["install-" + step]["status"] == "done"
         assert "install finished on %s" % node in out, out

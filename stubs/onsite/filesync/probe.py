@@ -44,7 +44,12 @@ def live_conflicts(data):
 
 def fetch_from_peer(cfg, module, rel, dest_dir, timeout=10):
     """Copy one file from the peer's rsync daemon into dest_dir; (ok, output)."""
-    argv = [cfg.get("rsync") or "rsync", "-q", "--password-file=" + cfg["password_file"],
+    # -I and a removed old copy: a canary of the same size written within the same second
+    # as the last fetched one would pass rsync's size+mtime check and never be fetched
+    stale = os.path.join(dest_dir, os.path.basename(rel))
+    if os.path.lexists(stale):
+        os.unlink(stale)
+    argv = [cfg.get("rsync") or "rsync", "-q", "-I", "--password-file=" + cfg["password_file"],
             "--port={}".format(cfg["port"]), "--contimeout=3", "--timeout=5",
             "rsync://{}@{}/{}/{}".format(cfg["user"], cfg["peer_address"], module, rel), dest_dir + "/"]
     try:
