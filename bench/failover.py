@@ -38,29 +38,58 @@ DATA = "/var/lib/itv/uploads"
 PROFILES = {"fast": (3, 0.1), "default": (2, 1)}
 TARGETS = {"kill": 0.5, "hang": 2.5, "link": 0.5, "sync": 2.0}
 
-# inside the client netns: poll the VIP until the answer comes from the expected node
-POLLER = r"""
+# inside the client netns: which node answers GET / through the VIP (None: no 200)
+ASK = r"""
 import socket, sys, time
-want, vip = sys.argv[1].encode(), sys.argv[2]
-print("ready", flush=True)
-while True:
+
+def ask(vip, timeout):
+    s = socket.create_connection((vip, 8081), timeout=timeout)
     try:
-        s = socket.create_connection((vip, 8081), timeout=0.2)
-        s.settimeout(0.2)
+        s.settimeout(timeout)
         s.sendall(b"GET / HTTP/1.0\r\n\r\n")
         data = b""
-        while True:
+        while True:                    # headers and body may come in separate segments
             chunk = s.recv(4096)
             if not chunk:
                 break
             data += chunk
+    finally:
         s.close()
-        if data.startswith(b"HTTP/1.0 200") and data.rstrip().endswith(want):
+    if not data.startswith(b"HTTP/1.0 200"):
+        return None
+    return data.rstrip().rsplit(b"\n", 1)[-1].decode()
+"""
+# ... until the answer comes from the expected node; prints when
+POLLER = ASK + r"""
+want, vip = sys.argv[1], sys.argv[2]
+print("ready", flush=True)
+while True:
+    try:
+        if ask(vip, 0.2) == want:
             print("%.6f" % time.monotonic(), flush=True)
             break
     except OSError:
         pass
     time.sleep(0.005)
+"""
+# ... a bounded steady load: answers, errors and changes of the answering node
+STEADY = ASK + r"""
+vip, seconds = sys.argv[1], float(sys.argv[2])
+end = time.monotonic() + seconds
+answers, errors, last, moves = 0, 0, None, 0
+while time.monotonic() < end:
+    try:
+        node = ask(vip, 1)
+    except OSError:
+        node = None
+    if node is None:
+        errors += 1
+    else:
+        if last is not None and node != last:
+            moves += 1
+        last, answers = node, answers + 1
+    time.sleep(0.05)
+print(answers, errors, moves)
 """
 # inside the peer: wait until the file holds the expected bytes
 WATCHER = r"""
@@ -76,34 +105,6 @@ while True:
     except OSError:
         pass
     time.sleep(0.002)
-"""
-# inside the client: a bounded steady load; prints which node answered each request
-STEADY = r"""
-import socket, sys, time
-vip, seconds = sys.argv[1], float(sys.argv[2])
-end = time.monotonic() + seconds
-answers, errors, last, moves = 0, 0, None, 0
-while time.monotonic() < end:
-    try:
-        s = socket.create_connection((vip, 8081), timeout=1)
-        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:                    # headers and body may come in separate segments
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        if not data.startswith(b"HTTP/1.0 200"):
-            raise OSError("no 200")
-        node = data.rstrip().rsplit(b"\n", 1)[-1].decode()
-        if last is not None and node != last:
-            moves += 1
-        last, answers = node, answers + 1
-    except OSError:
-        errors += 1
-    time.sleep(0.05)
-print(answers, errors, moves)
 """
 
 
