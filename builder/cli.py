@@ -123,6 +123,9 @@ def build(
     timeout: float = TIMEOUT_OPTION,
     deadline: float = DEADLINE_OPTION,
     retries: int = RETRIES_OPTION,
+    sign: Optional[str] = typer.Option(None, "--sign", metavar="KEYID",
+                                       help="Sign the whole .run with this GnuPG key: OUT/ha-installer-<target>.run.asc."),
+    gpg_homedir: Optional[Path] = typer.Option(None, "--gpg-homedir", help="GnuPG home of the signing key."),
 ) -> None:
     """Resolve + fetch + assemble OUT/ha-installer-<target>.run; prints its sha256 as sha256sum does."""
     from builder import bundle, plan
@@ -133,8 +136,10 @@ def build(
                             exit_code=exitcodes.USAGE)
     run_path, sha256 = plan.build_manifest(manifest, out, mirrors=_mirrors(mirror), cache_dir=cache, jobs=jobs,
                                            limits=_limits(timeout, deadline, retries), compression=compression,
-                                           site=site)
+                                           site=site, sign=sign, gpg_homedir=gpg_homedir)
     typer.echo(f"wrote {run_path}")
+    if sign:
+        typer.echo(f"wrote {run_path}.asc (signed by {sign})")
     typer.echo(f"{sha256}  {run_path}")  # exactly sha256sum's line: publish it
 
 
@@ -156,10 +161,22 @@ def inspect(
 
 
 @app.command()
-def verify(run_file: Path = typer.Argument(..., help="A ha-installer-<target>.run file.")) -> None:
-    """Check a .run's size and sha256 (and its lock) without executing it."""
-    from builder import runfile
+def verify(
+    run_file: Path = typer.Argument(..., help="A ha-installer-<target>.run file."),
+    signature: bool = typer.Option(False, "--signature", help="Also check RUN_FILE.asc (needs --key)."),
+    key: Optional[Path] = typer.Option(None, "--key", help="The signer's public key file (gpg --export --armor)."),
+) -> None:
+    """Check a .run's size and sha256 (and its lock) without executing it; with --signature,
+    first that RUN_FILE.asc was made by KEY over the whole file."""
+    from builder import runfile, signing
 
+    if signature or key:
+        if key is None:
+            raise HaBundleError("signature-key-needed", "--signature needs --key FILE (the signer's public key)",
+                                hint="ha-bundle verify --signature --key build-team.asc FILE",
+                                exit_code=exitcodes.USAGE)
+        fingerprint = signing.verify(run_file, key)
+        typer.echo(f"{run_file}: signature OK (key {fingerprint})")
     runfile.verify(run_file)
     typer.echo(f"{run_file}: OK")
 

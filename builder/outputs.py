@@ -156,6 +156,13 @@ def commit(out: Path, target: str, staging: Path, with_run: bool) -> None:
 def _apply(out: Path, data: dict[str, object]) -> None:
     """Idempotent: each step checks whether it already happened (a crash may stop it anywhere)."""
     target, stage, run = str(data["target"]), out / str(data["stage"]), str(data.get("run") or "")
+    if run:
+        # the signature travels with its .run; a stale one beside an unsigned rebuild goes
+        sig = run + ".asc"
+        if (stage / sig).exists():
+            os.replace(stage / sig, out / sig)
+        elif (stage / run).exists() and (out / sig).exists():
+            (out / sig).unlink()
     if run and (stage / run).exists():
         os.replace(stage / run, out / run)
     if stage.is_dir() and not stage.is_symlink():

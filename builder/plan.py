@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 
 from builder import __version__, app, closure, compat, exitcodes, manifest as manifest_mod, outputs, prechecks, report
+from builder import signing
 from builder.containment import unsafe_fields
 from builder.errors import HaBundleError, ResolveError
 from builder.manifest import Manifest
@@ -174,7 +175,8 @@ def _build_record(m: Manifest, result: PlanResult, cache: Path, started: float, 
 
 def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None,
                    cache_dir: Path | None = None, jobs: int = 4, limits: Limits | None = None,
-                   compression: str | None = None, site: Path | None = None) -> StagedTarget:
+                   compression: str | None = None, site: Path | None = None,
+                   signer: dict[str, str] | None = None) -> StagedTarget:
     """Resolve, download and verify into an owned staging directory under OUT (not yet published).
 
     The caller publishes it with ``outputs.commit`` or removes it; a kill -9 leaves it for the
@@ -226,6 +228,8 @@ def stage_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
         data = lock.make_lock(m, result.resolution, packages, result.metas, proof)
         if m.app is not None:      # the release, contained and listed file by file
             data["app"] = app.lock_entry(m.app, app.stage(m.app, staging))
+        if signer is not None:     # who signs the .run (its .asc covers the whole file)
+            data["signer"] = signer
         (staging / lock.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         (staging / lock.SBOM_NAME).write_text(json.dumps(lock.make_sbom(data), indent=2, sort_keys=True) + "\n")
         record = _build_record(m, result, cache, started, unsigned)
@@ -268,7 +272,8 @@ def _warn_if_run_is_stale(run: Path, final: Path) -> None:
 
 def build_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None, cache_dir: Path | None = None,
                    jobs: int = 4, limits: Limits | None = None, compression: str = "xz",
-                   site: Path | None = None) -> tuple[Path, str]:
+                   site: Path | None = None, sign: str | None = None,
+                   gpg_homedir: Path | None = None) -> tuple[Path, str]:
     """Stage, assemble the .run inside the staging directory, then publish .run and lock together.
 
     Returns the published .run and its sha256 (of the whole file, as sha256sum prints it).
@@ -277,11 +282,15 @@ def build_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
     from builder.repos import file_digest
 
     out_dir = Path(out_dir)
-    staged = stage_manifest(path, out_dir, mirrors, cache_dir, jobs, limits, compression=compression, site=site)
+    signer = signing.signer_of(sign, gpg_homedir) if sign else None    # before any download
+    staged = stage_manifest(path, out_dir, mirrors, cache_dir, jobs, limits, compression=compression, site=site,
+                            signer=signer)
     target = staged.manifest.target.name
     try:
         built = bundle.assemble(staged, staged.directory, site=site, compression=compression, cache_dir=cache_dir)
         sha256 = file_digest(built)
+        if signer is not None:
+            signing.sign(built, signer["fingerprint"], gpg_homedir)
         record_path = staged.directory / BUILD_RECORD
         record = json.loads(record_path.read_text())
         record.update({"run": outputs.run_name(target), "run_sha256": sha256,

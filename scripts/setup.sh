@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt_pkgs="rpm createrepo-c dnf dnf-plugins-core python3-dnf keepalived mariadb-server
   mariadb-client firewalld nftables iptables iproute2 arping shellcheck dash busybox makeself
-  xz-utils zstd dbus procps psmisc curl iputils-ping util-linux iputils-clockdiff python3-venv rsync passwd"
+  xz-utils zstd dbus procps psmisc curl iputils-ping util-linux iputils-clockdiff python3-venv rsync passwd gnupg"
 missing=""
 for p in $apt_pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -58,6 +58,12 @@ hb_action=run
 hb_target=
 hb_rpm_root=
 hb_python=
+hb_sigkey=
+hb_untrusted=no
+hb_signer=
+hb_signer_key=
+hb_signature=unchecked
+HB_TRUST_DIR=/var/lib/ha-installer/trusted-keys
 
 hb_zh() {
     # Chinese when the locale asks for it (same order as onsite.messages: LC_ALL, LC_MESSAGES, LANG).
@@ -113,6 +119,11 @@ Flags:
   --quiet         print only errors
   --accept        answer yes to the onsite confirmation questions
   --rpm-root DIR  install bootstrap python3 RPMs into the rpm root DIR (tests, chroots)
+  --verify-signature KEYFILE
+                  first check FILE.asc: made by KEYFILE's key over the whole file (needs gpg);
+                  install then keeps the key: this host runs only installers it signed
+  --allow-untrusted
+                  emergency only: run although the file is not signed by a key this host trusts
   --              pass everything after it to the onsite program
 
 Examples:
@@ -273,6 +284,97 @@ hb_clean_leftovers() {
                     "已删除 $hb_old (之前被终止的运行遗留)"
         fi
     done
+}
+
+hb_site_has_keys() {
+    # keys this host trusts: kept by the first install of a signed installer (onsite.core.trust)
+    for hb_k in "$HB_TRUST_DIR"/*.asc; do
+        if [ -f "$hb_k" ]; then return 0; fi
+    done
+    return 1
+}
+
+hb_check_signature() {
+    # $1: a public key file (--verify-signature), or empty: the keys this host trusts.
+    # FILE.asc must be a valid signature over the whole file by one of those keys, checked in
+    # a throw-away keyring, before anything else of this file is trusted. gpg2 (el7) or gpg
+    # (el8+) is in a minimal install. Sets hb_signer (fingerprint) and hb_signer_key (armored).
+    hb_sig="$hb_self.asc"
+    if [ -n "$1" ]; then
+        hb_keys=$1
+        hb_keys_zh=$1
+        hb_or_en="get the installer and its .asc again from the build team"
+        hb_or_zh="请从构建团队重新获取安装文件及其 .asc"
+    else
+        hb_keys="the keys this host trusts ($HB_TRUST_DIR)"
+        hb_keys_zh="本机信任的密钥 ($HB_TRUST_DIR)"
+        hb_or_en="get an installer signed by a trusted key from the build team (emergency only: --allow-untrusted)"
+        hb_or_zh="请向构建团队获取由受信任密钥签署的安装文件 (仅限紧急情况: --allow-untrusted)"
+    fi
+    hb_gpg=$(command -v gpg2 2>/dev/null || command -v gpg 2>/dev/null) ||
+        hb_die 4 "checking the signature needs gpg, which is missing" "校验签名需要 gpg, 本机缺少" \
+            "install gnupg2 from the OS media, or check the file on another machine" \
+            "请从系统安装介质安装 gnupg2, 或在其他机器上校验此文件"
+    if [ -n "$1" ] && [ ! -r "$1" ]; then
+        hb_die 1 "cannot read the key file $1" "无法读取密钥文件 $1" \
+            "pass the build team's public key file" "请提供构建团队的公钥文件"
+    fi
+    [ -f "$hb_sig" ] || hb_die 3 "no signature: $hb_sig is missing (needed to check with $hb_keys)" \
+        "没有签名: 缺少 $hb_sig (需用 $hb_keys_zh 校验)" \
+        "copy the .asc file that came with the installer next to it; or $hb_or_en" \
+        "请将随安装文件提供的 .asc 文件拷贝到其旁边; 或$hb_or_zh"
+    hb_home=$(mktemp -d 2>/dev/null) || hb_die 5 "cannot create a temporary keyring" "无法创建临时密钥环"
+    chmod 700 "$hb_home"
+    if [ -n "$1" ]; then
+        "$hb_gpg" --homedir "$hb_home" --batch --quiet --import "$1" >/dev/null 2>&1
+    else
+        for hb_k in "$HB_TRUST_DIR"/*.asc; do
+            if [ -f "$hb_k" ]; then "$hb_gpg" --homedir "$hb_home" --batch --quiet --import "$hb_k" >/dev/null 2>&1; fi
+        done
+    fi
+    hb_fprs=$("$hb_gpg" --homedir "$hb_home" --batch --with-colons --fingerprint 2>/dev/null |
+        awk -F: '$1 == "fpr" { print $10 }')
+    hb_valid=$("$hb_gpg" --homedir "$hb_home" --batch --status-fd 1 --verify "$hb_sig" "$hb_self" 2>/dev/null |
+        awk '$2 == "VALIDSIG" { print $3; print $NF; exit }')
+    hb_signer=
+    for hb_fpr in $hb_valid; do          # hex fingerprints: no spaces, no glob characters
+        for hb_known in $hb_fprs; do
+            if [ -z "$hb_signer" ] && [ "$hb_fpr" = "$hb_known" ]; then hb_signer=$hb_fpr; fi
+        done
+    done
+    if [ -n "$hb_signer" ]; then
+        hb_signer_key=$("$hb_gpg" --homedir "$hb_home" --batch --armor --export "$hb_signer" 2>/dev/null)
+    fi
+    rm -rf "$hb_home"
+    [ -n "$hb_fprs" ] || hb_die 1 "$hb_keys: no public key gpg can read" "$hb_keys_zh: 没有 gpg 可读取的公钥" \
+        "pass the build team's public key (gpg --export --armor)" "请提供构建团队的公钥 (gpg --export --armor)"
+    if [ -n "$hb_signer" ]; then
+        hb_say "Signature OK: made by key $hb_signer" "签名正确: 由密钥 $hb_signer 签署"
+        return 0
+    fi
+    hb_die 3 "the signature does not verify with $hb_keys: this file was changed after signing, or signed by another key" \
+        "签名无法用 $hb_keys_zh 验证: 此文件在签名后被修改, 或由其他密钥签署" \
+        "do not run it; $hb_or_en" "请勿运行; $hb_or_zh"
+}
+
+hb_check_trust() {
+    # Before running anything: a given key first (--verify-signature), then the site's own
+    # trusted keys, which every later installer must satisfy unless --allow-untrusted.
+    hb_signature=unchecked
+    if [ -n "$hb_sigkey" ]; then
+        hb_check_signature "$hb_sigkey"
+        hb_signature=verified
+    fi
+    [ "$hb_action" = run ] || return 0
+    hb_site_has_keys || return 0
+    if [ "$hb_untrusted" = yes ]; then
+        hb_signature=override
+        hb_t "WARNING: --allow-untrusted: this host trusts only installers signed by its keys ($HB_TRUST_DIR), and that check is SKIPPED. Use it only in an emergency, with a file you know is genuine; the override is journalled." \
+            "警告: --allow-untrusted: 本机只信任由其密钥 ($HB_TRUST_DIR) 签署的安装文件, 此检查已被跳过. 仅在紧急情况下, 对确认真实的文件使用; 此操作会记入日志." >&2
+        return 0
+    fi
+    hb_check_signature ""
+    hb_signature=trusted
 }
 
 hb_make_tmp() {
@@ -451,7 +553,15 @@ hb_run_onsite() {
     HA_INSTALLER_RUN=$hb_self
     HA_INSTALLER_ACCEPT=$hb_accept
     HA_INSTALLER_QUIET=$hb_quiet
-    export HA_INSTALLER_PAYLOAD HA_INSTALLER_RUN HA_INSTALLER_ACCEPT HA_INSTALLER_QUIET
+    HA_INSTALLER_SIGNATURE=$hb_signature
+    HA_INSTALLER_SIGNER=$hb_signer
+    HA_INSTALLER_SIGNER_KEY=
+    if [ -n "$hb_signer_key" ]; then
+        HA_INSTALLER_SIGNER_KEY=$hb_tmp/.hb-signer.asc
+        printf '%s\n' "$hb_signer_key" >"$HA_INSTALLER_SIGNER_KEY"
+    fi
+    export HA_INSTALLER_PAYLOAD HA_INSTALLER_RUN HA_INSTALLER_ACCEPT HA_INSTALLER_QUIET HA_INSTALLER_SIGNATURE \
+        HA_INSTALLER_SIGNER HA_INSTALLER_SIGNER_KEY
     hb_rc=0
     "$hb_python" -I -c 'import sys; sys.path.insert(0, sys.argv.pop(1)); from onsite.cli import main; sys.exit(main(sys.argv[1:]))' \
         "$hb_tmp" "$@" || hb_rc=$?
@@ -493,6 +603,15 @@ while [ $# -gt 0 ]; do
             hb_target=$2
             shift
             ;;
+        --verify-signature)
+            if [ $# -lt 2 ] || [ -z "$2" ]; then
+                printf 'error: --verify-signature needs the public key file\n' >&2
+                exit 1
+            fi
+            hb_sigkey=$2
+            shift
+            ;;
+        --allow-untrusted) hb_untrusted=yes ;;
         --rpm-root)
             if [ $# -lt 2 ] || [ -z "$2" ]; then
                 printf 'error: --rpm-root needs a directory\n' >&2
@@ -514,6 +633,7 @@ while [ $# -gt 0 ]; do
 done
 
 hb_locate_self
+hb_check_trust
 hb_check_baked
 case $hb_action in
     help) hb_usage; exit 0 ;;

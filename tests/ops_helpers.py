@@ -24,13 +24,13 @@ CONFIG_DIRS = ("/etc/keepalived", "/etc/my.cnf.d", "/etc/mysql", "/etc/firewalld
                "/etc/nftables")
 
 
-def build_demo_run(out: Path) -> Path:
-    """`ha-bundle build manifests/demo.toml --out OUT` from this tree; the .run path."""
+def build_demo_run(out: Path, extra=()) -> Path:
+    """`ha-bundle build manifests/demo.toml --out OUT [EXTRA...]` from this tree; the .run path."""
     from tests.runfile_helpers import build_fixture_repos
 
     build_fixture_repos()
     proc = subprocess.run([sys.executable, "-c", "from builder.cli import main; main()", "build",
-                           str(REPO_ROOT / "manifests" / "demo.toml"), "--out", str(out)],
+                           str(REPO_ROOT / "manifests" / "demo.toml"), "--out", str(out)] + list(extra),
                           cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True)
     assert proc.returncode == 0, proc.stdout

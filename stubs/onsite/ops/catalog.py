@@ -164,6 +164,11 @@ MESSAGES = {
         "en": ("install: nothing changed: {name} was already installed, configured and verified", ""),
         "zh_CN": ("install: 未做任何更改: {name} 已完成安装、配置和验证", ""),
     },
+    "install-trusts-signer": {
+        "en": ("this host now trusts installers signed by key {fingerprint} (kept in {path}); "
+               "any later installer must be signed by it", ""),
+        "zh_CN": ("本机现在信任由密钥 {fingerprint} 签署的安装文件 (保存在 {path}); 以后的安装文件都必须由它签署", ""),
+    },
     "install-all-done": {
         "en": ("install finished on {name}: every step configured and verified",
                "run install on the other node ({peer}) if not done yet; then run 'drill' at handover"),

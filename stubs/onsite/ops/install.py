@@ -17,7 +17,7 @@ import os
 import time
 
 from onsite.core import appspec, checks, messages, payload, state
-from onsite.core import tty
+from onsite.core import trust, tty
 from onsite.core.tty import say
 from onsite.host import dnfmodules, rpmdb, target
 from onsite.ops import configure, handshake, preflight, status, verify
@@ -225,6 +225,9 @@ def install(args):
         ref = "install-step-changed" if changed else "install-step-unchanged"
         say(messages.text(ref, n=number, total=len(names), step=name, seconds=time.time() - started))
     say_active_node(site, local)
+    signer = trust.remember()
+    if signer:
+        say(messages.text("install-trusts-signer", fingerprint=signer, path=trust.TRUST_DIR))
     if not any_change:
         say(messages.text("install-all-noop", name=local.me.name))
     else:
