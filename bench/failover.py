@@ -37,6 +37,11 @@ VIP = "192.0.2.100"
 DATA = "/var/lib/itv/uploads"
 PROFILES = {"fast": (3, 0.1), "default": (2, 1)}
 TARGETS = {"kill": 0.5, "hang": 2.5, "link": 0.5, "sync": 2.0}
+CASES = {"kill": "app killed (SIGKILL) on the holder -> HTTP 200 from the peer via the VIP",
+         "hang": "app hung (SIGSTOP: port open, no answer) on the holder -> HTTP 200 from the peer via the VIP",
+         "link": "holder's link cut -> HTTP 200 from the peer via the VIP",
+         "sync": "file PUT through the VIP -> the same bytes on the peer"}
+PROFILE_TEXT = {"fast": "VRRP v3 advert_int 0.1", "default": "VRRP v2 advert_int 1"}
 
 # inside the client netns: which node answers GET / through the VIP (None: no 200)
 ASK = r"""
@@ -249,7 +254,11 @@ def main():
         work = Path(tmp)
         run = build_demo_run(work / "dist")
         results = {p: run_profile(p, args.rounds, args.steady, work, run) for p in args.profiles.split(",")}
-    print("\nkeepalived 2.0.20, demo bundle, %d rounds; client through the VIP (sync: the peer's file)" % args.rounds)
+    print("\nkeepalived 2.0.20, demo bundle, %d rounds" % args.rounds)
+    for case, text in CASES.items():
+        print("  %-6s %s" % (case, text))
+    for profile in results:
+        print("  %-6s %s" % (profile, PROFILE_TEXT[profile]))
     print("%-8s %-6s %7s %7s %7s %7s" % ("profile", "case", "p50", "p95", "max", "target"))
     failed = False
     for profile, res in results.items():

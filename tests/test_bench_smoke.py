@@ -13,7 +13,8 @@ pytestmark = pytest.mark.lab
 
 # script -> lines its report must print
 EXPECTED = {
-    "failover.py": ["app killed (SIGKILL) on the holder -> HTTP 200 from the peer via the VIP", "v3 advert_int"],
+    "failover.py": ["app killed (SIGKILL) on the holder -> HTTP 200 from the peer via the VIP", "v3 advert_int",
+                    "fast     sync", "fast     steady 5 s"],
     "install.py": ["install ha1 (from the .run", "install ha2 (from the .run", "both nodes at once, wall"],
     "ops.py": ["preflight (before configure)", "verify (both nodes at once)", "collect"],
     "db_replication.py": ["empty/empty: configure on both nodes", "data/empty 2000 rows", "visible on peer after"],
