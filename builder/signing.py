@@ -82,8 +82,10 @@ def verify(run_path: Path, key_file: Path) -> str:
                                 hint="pass the build team's public key (gpg --export --armor KEYID)",
                                 exit_code=exitcodes.INPUT)
         proc = _gpg(["--status-fd", "1", "--verify", str(sig), str(run_path)], Path(home))
-    valid = [line.split() for line in proc.stdout.decode("utf-8", "replace").splitlines()
-             if line.startswith("[GNUPG:] VALIDSIG ")]
+    status = proc.stdout.decode("utf-8", "replace").splitlines()
+    # VALIDSIG counts only with GOODSIG: an expired or revoked key gives EXPKEYSIG/REVKEYSIG
+    good = any(line.startswith("[GNUPG:] GOODSIG ") for line in status)
+    valid = [line.split() for line in status if line.startswith("[GNUPG:] VALIDSIG ")] if good else []
     signers = {valid[0][2], valid[0][-1]} if valid else set()
     if proc.returncode != 0 or not valid or not signers & trusted:
         why = "it was changed after signing, or signed by another key" if not valid else "signed by another key"

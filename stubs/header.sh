@@ -334,8 +334,10 @@ hb_check_signature() {
     fi
     hb_fprs=$("$hb_gpg" --homedir "$hb_home" --batch --with-colons --fingerprint 2>/dev/null |
         awk -F: '$1 == "fpr" { print $10 }')
+    # VALIDSIG: signing key and primary key fingerprints; only with GOODSIG (not an expired or
+    # revoked key's EXPKEYSIG/REVKEYSIG) does it count
     hb_valid=$("$hb_gpg" --homedir "$hb_home" --batch --status-fd 1 --verify "$hb_sig" "$hb_self" 2>/dev/null |
-        awk '$2 == "VALIDSIG" { print $3; print $NF; exit }')
+        awk '$2 == "GOODSIG" { good = 1 } $2 == "VALIDSIG" && !fpr { fpr = $3 " " $NF } END { if (good) print fpr }')
     hb_signer=
     for hb_fpr in $hb_valid; do          # hex fingerprints: no spaces, no glob characters
         for hb_known in $hb_fprs; do

@@ -114,3 +114,25 @@ def test_an_unknown_signing_key_fails_before_any_download(tmp_path):
                     "--sign", "nobody@example.invalid", "--gpg-homedir", str(tmp_path))
     assert out.returncode == 1 and "no secret key of that name" in out.stdout, out.stdout
     assert not (tmp_path / "dist" / "ha-installer-demo.run").exists()
+
+
+def test_a_signature_by_a_revoked_key_is_refused(signed, tmp_path):
+    """gpg still reports VALIDSIG for a revoked key (with REVKEYSIG, not GOODSIG): not good enough."""
+    home = tmp_path / "revoker"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--homedir", str(home)]
+    cert = (signed["base"] / "builder-home" / "openpgp-revocs.d" / (signed["fpr"] + ".rev")).read_text()
+    revocation = tmp_path / "revocation.asc"
+    revocation.write_text(cert.replace(":-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----BEGIN PGP PUBLIC KEY BLOCK-----"))
+    for path in (signed["public"], revocation):
+        subprocess.run(gpg + ["--import", str(path)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    revoked = tmp_path / "revoked.asc"
+    revoked.write_bytes(subprocess.run(gpg + ["--armor", "--export", signed["fpr"]], check=True,
+                                       stdout=subprocess.PIPE).stdout)
+    run = copy_pair(signed, tmp_path / "r")
+    out = ha_bundle("verify", "--signature", "--key", str(revoked), str(run))
+    assert out.returncode == 3 and "the signature does not verify" in out.stdout, out.stdout
+    header = run_sh("dash", run, "--verify-signature", str(revoked), "--check")
+    assert header.returncode == 3 and "the signature does not verify with" in header.stderr, header.stderr
+    # the same file with the key before its revocation: fine
+    assert run_sh("dash", run, "--verify-signature", str(signed["public"]), "--check").returncode == 0
