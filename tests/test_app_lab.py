@@ -13,7 +13,9 @@ last one left (any order):
 - a partition where both sides take writes, then heal: nothing is lost, a file written on
   both sides is kept in both versions on both nodes, status and verify report it;
 - the peer's receiver stopped: verify fails naming the file canary and the peer.
-Timing bounds here are loose (a busy CI machine); bench/failover.py measures p95 of 20 rounds.
+No timing bounds here (a busy CI machine once took 2.4 s for a move the bench measures at
+0.25 s p95): each test proves the mechanism that acted, from keepalived's own log, and
+bench/failover.py measures p95 of 20 rounds.
 """
 
 from __future__ import annotations
@@ -129,12 +131,34 @@ def test_app_runs_as_its_own_service_on_both_nodes(lab, pair):
         assert lab.http_get("http://%s:8081/" % lab.addr(node)) == (200, node)
 
 
+# keepalived 2.0.20's own words for each fault reason
+TRACK_FAULT = "down file"
+CHECK_FAILED = "HTTP check"
+CAUSES = {"tracked file app_down now FAULT state": TRACK_FAULT,
+          "VRRP_Script(chk_app) failed": CHECK_FAILED, "VRRP_Script(chk_app) timed_out": CHECK_FAILED}
+
+
+def keepalived_lines(lab, node):
+    return lab.log(node, "hb-lab-keepalived.log").splitlines()
+
+
+def first_cause(lab, node, since):
+    """Which of keepalived's fault reasons it logged first after line `since` (None: neither)."""
+    for line in keepalived_lines(lab, node)[since:]:
+        for words, cause in CAUSES.items():
+            if words in line:
+                return cause
+    return None
+
+
 def test_killed_app_moves_the_vip_at_once_and_comes_back(lab, pair):
     holder, other = wait_healthy_pair(lab)
     old = main_pid(lab, holder)
+    mark = len(keepalived_lines(lab, holder))
     lab.run(holder, ["kill", "-9", str(old)])
-    seconds = client_until(lab, other, 5.0)
-    assert seconds < 2.0, seconds             # bench: p95 <= 0.5 s
+    client_until(lab, other, 15.0)
+    # the down file (ExecStopPost -> inotify) moved it, not the HTTP check
+    assert first_cause(lab, holder, mark) == TRACK_FAULT, "\n".join(keepalived_lines(lab, holder)[mark:])
     lab.wait_for(lambda: main_pid(lab, holder) not in (0, old), timeout=10, what="the app restarted")
     lab.wait_for(lambda: file_text(lab, holder, "/opt/itv/health/down") == "0\n", timeout=10,
                  what="the down file cleared")
@@ -144,10 +168,12 @@ def test_killed_app_moves_the_vip_at_once_and_comes_back(lab, pair):
 def test_hung_app_moves_the_vip(lab, pair):
     holder, other = wait_healthy_pair(lab)
     pid = main_pid(lab, holder)
+    mark = len(keepalived_lines(lab, holder))
     lab.run(holder, ["kill", "-STOP", str(pid)])
     try:
-        seconds = client_until(lab, other, 10.0)
-        assert seconds < 5.0, seconds         # bench: p95 <= 2.5 s
+        client_until(lab, other, 20.0)
+        # the process is alive (no down file): the HTTP check moved it
+        assert first_cause(lab, holder, mark) == CHECK_FAILED, "\n".join(keepalived_lines(lab, holder)[mark:])
     finally:
         lab.run(holder, ["kill", "-CONT", str(pid)])
 
@@ -155,10 +181,8 @@ def test_hung_app_moves_the_vip(lab, pair):
 def test_uploads_reach_the_peer_and_follow_a_failover(lab, pair):
     holder, other = wait_healthy_pair(lab)
     vip = VIP.split("/")[0]
-    start = time.monotonic()
     put(lab, vip, "report.pdf", "v1")
-    seconds = wait_file(lab, other, DATA + "/report.pdf", "v1", 10.0)
-    assert time.monotonic() - start < 5.0, seconds        # bench: p95 <= 2 s
+    wait_file(lab, other, DATA + "/report.pdf", "v1", 15.0)
     lab.run(holder, ["mv", DATA + "/report.pdf", DATA + "/renamed.pdf"])
     wait_file(lab, other, DATA + "/renamed.pdf", "v1", 10.0)
     lab.wait_for(lambda: file_text(lab, other, DATA + "/report.pdf") is None, timeout=10, what="rename")
