@@ -75,12 +75,28 @@ def locked_rpms(lock: dict[str, Any]) -> list[dict[str, Any]]:
     return [seen[name] for name in sorted(seen)]
 
 
+def payload_rpms(lock: dict[str, Any]) -> list[dict[str, Any]]:
+    """The RPMs the payload carries: all locked ones, or an update's carried ones."""
+    update = lock.get("update")
+    if not update:
+        return locked_rpms(lock)
+    carried = set(update.get("carried") or [])
+    return [pkg for pkg in locked_rpms(lock) if pkg["filename"] in carried]
+
+
+def payload_bootstrap(lock: dict[str, Any]) -> list[str]:
+    """Bootstrap RPMs the payload carries (an update carries only those that changed)."""
+    carried = {pkg["filename"] for pkg in payload_rpms(lock)}
+    entries = lock.get("bootstrap") or []
+    return [e for e in entries if e in carried] if lock.get("update") else list(entries)
+
+
 def _rpm_members(staged_dir: Path, lock: dict[str, Any]) -> list[Member]:
-    """The locked RPMs, each checked against the lock's size and sha256 (collect, then report)."""
+    """The payload's RPMs, each checked against the lock's size and sha256 (collect, then report)."""
     problems = []
     members = []
-    by_name = {pkg["filename"]: pkg for pkg in locked_rpms(lock)}
-    for name in lock.get("bootstrap") or []:
+    by_name = {pkg["filename"]: pkg for pkg in payload_rpms(lock)}
+    for name in payload_bootstrap(lock):
         if name not in by_name:
             problems.append(f"bootstrap RPM {name} is not among the locked packages")
     for name, pkg in sorted(by_name.items()):
@@ -204,7 +220,7 @@ def check_compression(kind: str, target: dict[str, Any]) -> None:
 
 def _bootstrap_value(lock: dict[str, Any]) -> str:
     """HB_BOOTSTRAP: space-separated payload paths, each plain rpm characters (the header walks it)."""
-    entries = sorted(lock.get("bootstrap") or [])
+    entries = sorted(payload_bootstrap(lock))
     bad = [e for e in entries if not (e.startswith("rpms/") and e.endswith(".rpm") and SAFE_FIELD.match(e[5:]))]
     if bad:
         raise BundleError("bootstrap-name-unsafe", "bootstrap RPM names hold characters the header may not walk",
@@ -213,8 +229,9 @@ def _bootstrap_value(lock: dict[str, Any]) -> str:
 
 
 def assemble(staged: Any, out: Path, site: Path | None = None, compression: str = "xz",
-             cache_dir: Path | None = None) -> Path:
-    """Write OUT/ha-installer-<target>.run from ``staged`` (.directory, .lock); return its path."""
+             cache_dir: Path | None = None, run_name: str | None = None) -> Path:
+    """Write OUT/ha-installer-<target>.run (or OUT/RUN_NAME) from ``staged`` (.directory, .lock);
+    return its path."""
     staged_dir = Path(staged.directory)
     lock = staged.lock
     target = _target(lock)
@@ -224,13 +241,14 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
     members = payload_members(staged_dir, lock, site)
     cache = (Path(cache_dir) if cache_dir else default_cache_dir()) / "assemble"
     rpms = [m for m in members if m.arcname.startswith("rpms/")]
-    digests = {pkg["filename"]: str(pkg.get("sha256", "")) for pkg in locked_rpms(lock)}
+    digests = {pkg["filename"]: str(pkg.get("sha256", "")) for pkg in payload_rpms(lock)}
     squeeze = compress.compressible(rpms, digests, cache)
     store = [m for m in rpms if m.arcname not in squeeze]
     stored = {m.arcname for m in store}
     meta = [m for m in members if m.arcname not in stored]
     out.mkdir(parents=True, exist_ok=True)
-    run_path = out / f"ha-installer-{target['name']}.run"
+    run_path = out / (run_name or f"ha-installer-{target['name']}.run")
+    update = lock.get("update")
     fields = header.HeaderFields(
         sha256=header.ZERO_DIGEST,
         store_size=0,
@@ -242,10 +260,12 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
         target_os=f"{'/'.join(target['os_ids'])} {target['os_major']}",
         target_arch=str(target["basearch"]),
         build_date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(mtime)),
-        packages=len(locked_rpms(lock)),
+        packages=len(payload_rpms(lock)),
         lock_sha256=hashlib.sha256((staged_dir / "bundle.lock.json").read_bytes()).hexdigest(),
         bootstrap=bootstrap,
         has_site="yes (site.toml inside: this file holds secrets)" if site else "no",
+        applies_to=("hosts installed from lock " + str(update["from"]["lock_sha256"])) if update
+        else "any host (full bundle)",
     )
     write_run(run_path, store, meta, fields, mtime, mode=0o700 if site else 0o755, cache=cache)
     if site is not None:

@@ -126,8 +126,14 @@ def build(
     sign: Optional[str] = typer.Option(None, "--sign", metavar="KEYID",
                                        help="Sign the whole .run with this GnuPG key: OUT/ha-installer-<target>.run.asc."),
     gpg_homedir: Optional[Path] = typer.Option(None, "--gpg-homedir", help="GnuPG home of the signing key."),
+    update_from: Optional[Path] = typer.Option(None, "--update-from", metavar="OLD",
+                                               help="Build an update bundle for hosts installed from OLD (a .run or "
+                                                    "its bundle.lock.json): only new or changed RPMs."),
+    allow_downgrade: bool = typer.Option(False, "--allow-downgrade",
+                                         help="With --update-from: accept packages older than OLD's."),
 ) -> None:
-    """Resolve + fetch + assemble OUT/ha-installer-<target>.run; prints its sha256 as sha256sum does."""
+    """Resolve + fetch + assemble OUT/ha-installer-<target>.run (with --update-from:
+    OUT/ha-installer-<target>-update.run); prints its sha256 as sha256sum does."""
     from builder import bundle, plan
 
     if compression not in bundle.COMPRESSIONS:  # before any download or write
@@ -136,7 +142,8 @@ def build(
                             exit_code=exitcodes.USAGE)
     run_path, sha256 = plan.build_manifest(manifest, out, mirrors=_mirrors(mirror), cache_dir=cache, jobs=jobs,
                                            limits=_limits(timeout, deadline, retries), compression=compression,
-                                           site=site, sign=sign, gpg_homedir=gpg_homedir)
+                                           site=site, sign=sign, gpg_homedir=gpg_homedir,
+                                           update_from=update_from, allow_downgrade=allow_downgrade)
     typer.echo(f"wrote {run_path}")
     if sign:
         typer.echo(f"wrote {run_path}.asc (signed by {sign})")

@@ -273,21 +273,32 @@ def _warn_if_run_is_stale(run: Path, final: Path) -> None:
 def build_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = None, cache_dir: Path | None = None,
                    jobs: int = 4, limits: Limits | None = None, compression: str = "xz",
                    site: Path | None = None, sign: str | None = None,
-                   gpg_homedir: Path | None = None) -> tuple[Path, str]:
+                   gpg_homedir: Path | None = None, update_from: Path | None = None,
+                   allow_downgrade: bool = False) -> tuple[Path, str]:
     """Stage, assemble the .run inside the staging directory, then publish .run and lock together.
 
+    With ``update_from`` (a previous .run or lock) the result is an update bundle,
+    OUT/ha-installer-<target>-update.run beside OUT/<target>-update/ (builder.update).
     Returns the published .run and its sha256 (of the whole file, as sha256sum prints it).
     """
-    from builder import bundle
+    from builder import bundle, update
     from builder.repos import file_digest
 
     out_dir = Path(out_dir)
     signer = signing.signer_of(sign, gpg_homedir) if sign else None    # before any download
+    old = None
+    if update_from is not None:                                        # before any download too
+        old = update.load_old(update_from)
+        update.check_same_target(old[0], _target_json(manifest_mod.load(path)), update_from)
     staged = stage_manifest(path, out_dir, mirrors, cache_dir, jobs, limits, compression=compression, site=site,
                             signer=signer)
     target = staged.manifest.target.name
     try:
-        built = bundle.assemble(staged, staged.directory, site=site, compression=compression, cache_dir=cache_dir)
+        if old is not None:
+            staged = _as_update(staged, old, allow_downgrade)
+            target += update.UPDATE_SUFFIX
+        built = bundle.assemble(staged, staged.directory, site=site, compression=compression, cache_dir=cache_dir,
+                                run_name=outputs.run_name(target))
         sha256 = file_digest(built)
         if signer is not None:
             signing.sign(built, signer["fingerprint"], gpg_homedir)
@@ -301,3 +312,26 @@ def build_manifest(path: Path, out_dir: Path, mirrors: dict[str, str] | None = N
         outputs.remove(staged.directory)
         raise
     return out_dir / outputs.run_name(target), sha256
+
+
+def _target_json(m: Manifest) -> dict[str, Any]:
+    return {"name": m.target.name, "basearch": m.target.basearch, "os_major": m.target.os_major}
+
+
+def _as_update(staged: StagedTarget, old: tuple[dict[str, Any], str], allow_downgrade: bool) -> StagedTarget:
+    """The staged target turned into an update of ``old``: changes printed, downgrades refused
+    unless allowed, the ``update`` section written into the staged lock."""
+    from builder import lock as lock_mod, update
+    from builder.bundle import locked_rpms
+
+    old_lock, old_sha = old
+    changes = update.compare(old_lock, staged.lock)
+    old_app, new_app = (old_lock.get("app") or {}).get("version"), (staged.lock.get("app") or {}).get("version")
+    sys.stderr.write(f"update of lock {old_sha[:16]} ({len(changes.carried)} of "
+                     f"{len(locked_rpms(staged.lock))} RPMs carried):\n" + "\n".join(changes.lines()) + "\n")
+    if new_app:
+        sys.stderr.write(f"  app        {new_app}" + (f" (was {old_app})" if old_app != new_app else " (same)") + "\n")
+    update.refuse_downgrades(changes, allow_downgrade)
+    data = dict(staged.lock, update=update.update_section(old_lock, old_sha, changes))
+    (Path(staged.directory) / lock_mod.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return StagedTarget(staged.directory, data, staged.manifest)

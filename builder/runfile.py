@@ -159,9 +159,9 @@ def _payload_report(path: Path, values: dict[str, str]) -> tuple[list[str], dict
         except ValueError as exc:
             problems.append(f"bundle.lock.json is not JSON: {exc}")
     if lock is not None:
-        from builder.bundle import locked_rpms
+        from builder.bundle import payload_rpms
 
-        for pkg in locked_rpms(lock):
+        for pkg in payload_rpms(lock):
             got = digests.get(pkg["filename"])
             if got is None:
                 problems.append(f"{pkg['filename']} is locked but not in the payload")
@@ -172,6 +172,8 @@ def _payload_report(path: Path, values: dict[str, str]) -> tuple[list[str], dict
 
 def inspect(path: Path) -> dict[str, Any]:
     """Everything a build engineer wants to know about a .run, without running it."""
+    from builder.bundle import payload_bootstrap
+
     path = Path(path)
     values = read_header(path)
     problems = integrity_problems(path, values)
@@ -182,9 +184,9 @@ def inspect(path: Path) -> dict[str, Any]:
         problems += payload_problems
     packages = []
     if lock is not None:
-        from builder.bundle import locked_rpms
+        from builder.bundle import payload_rpms
 
-        for pkg in locked_rpms(lock):
+        for pkg in payload_rpms(lock):
             epoch = str(pkg.get("epoch") or "0")
             evr = f"{pkg['version']}-{pkg['release']}" if epoch == "0" else f"{epoch}:{pkg['version']}-{pkg['release']}"
             packages.append(f"{pkg['name']}-{evr}.{pkg['arch']}")
@@ -197,11 +199,20 @@ def inspect(path: Path) -> dict[str, Any]:
         "problems": problems,
         "target": (lock or {}).get("target"),
         "lock_created": (lock or {}).get("created"),
-        "bootstrap": (lock or {}).get("bootstrap", []),
+        "bootstrap": payload_bootstrap(lock) if lock else [],
         "packages": packages,
         "app": _app_summary((lock or {}).get("app")),
+        "update": _update_summary((lock or {}).get("update")),
         "members": names,
     }
+
+
+def _update_summary(update: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What an update bundle applies to and changes (None for a full bundle)."""
+    if not update:
+        return None
+    return {"from_lock_sha256": update["from"]["lock_sha256"], "from_created": update["from"].get("created"),
+            "from_app_version": update["from"].get("app_version"), "changes": update["changes"]}
 
 
 def _app_summary(app: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -228,7 +239,13 @@ def print_info(info: dict[str, Any]) -> None:
         f"checksum:     {info['checksum'].upper()}",
     ]
     lines += [f"  problem: {p}" for p in info["problems"]]
-    lines.append(f"packages:     {len(info['packages'])}")
+    update = info.get("update")
+    if update:
+        from builder.update import Changes
+
+        lines.append(f"update of:    lock {update['from_lock_sha256']} (onsite refuses any other host)")
+        lines += Changes(**update["changes"]).lines()
+    lines.append(f"packages:     {len(info['packages'])}" + (" carried" if update else ""))
     lines += [f"  {p}" for p in info["packages"]]
     if info["bootstrap"]:
         lines.append("bootstrap:    " + " ".join(info["bootstrap"]))

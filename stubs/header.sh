@@ -32,6 +32,7 @@ HB_PACKAGES=@@
 HB_LOCK_SHA256=@@
 HB_BOOTSTRAP=@@
 HB_HAS_SITE=@@
+HB_APPLIES_TO=@@
 # @@ baked values end
 #
 # What this header does, in order (every step before "extract" changes nothing on the host):
@@ -150,7 +151,8 @@ hb_check_baked() {
         hb_is_number "$hb_v" || hb_damaged "a size field is not a number ('$hb_v')"
     done
     for hb_v in "${HB_COMPRESSION:-}" "${HB_TOOL:-}" "${HB_TARGET:-}" "${HB_TARGET_OS:-}" \
-        "${HB_TARGET_ARCH:-}" "${HB_BUILD_DATE:-}" "${HB_LOCK_SHA256:-}" "${HB_HAS_SITE:-}"; do
+        "${HB_TARGET_ARCH:-}" "${HB_BUILD_DATE:-}" "${HB_LOCK_SHA256:-}" "${HB_HAS_SITE:-}" \
+        "${HB_APPLIES_TO:-}"; do
         [ -n "$hb_v" ] || hb_damaged "a header field is empty"
     done
     [ -n "${HB_BOOTSTRAP+set}" ] || hb_damaged "the bootstrap field is missing"
@@ -578,6 +580,7 @@ Built:        $HB_BUILD_DATE
 Packages:     $HB_PACKAGES
 Bootstrap:    ${HB_BOOTSTRAP:-none}
 Site file:    $HB_HAS_SITE
+Applies to:   $HB_APPLIES_TO
 Size:         $HB_TOTAL_SIZE bytes (payload $((HB_STORE_SIZE + HB_META_SIZE)), unpacks to about $HB_UNPACKED_KB KiB)
 Compression:  RPMs stored as they are, the rest $HB_COMPRESSION
 Lock sha256:  $HB_LOCK_SHA256
