@@ -122,3 +122,35 @@ def config_hashes(lab, node) -> dict:
             if path.is_file() and ".ha-bundle-" not in path.name:
                 out[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+def write_next_manifest(directory: Path, app_version: str = "1.0.1", broken_app: bool = False) -> Path:
+    """manifests/demo.toml one step later: the fixture repo updates-next (a newer libnl3) added,
+    the demo app at app_version (broken_app: a release that exits at once, never healthy)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text = (REPO_ROOT / "manifests" / "demo.toml").read_text()
+    text = text.replace('"../build/', '"%s/build/' % REPO_ROOT)
+    text = text.replace("[baseline]", '[[repo]]\nid = "updates-next"\nbaseurl = "%s/build/fixture-repos/el7/updates-next"'
+                        "\n\n[baseline]" % REPO_ROOT)
+    text = text.replace('version = "1.0.0"', 'version = "%s"' % app_version)
+    app = directory / "demo-app"
+    if app.exists():
+        shutil.rmtree(app)
+    shutil.copytree(REPO_ROOT / "manifests" / "demo-app", app)
+    if broken_app:
+        (app / "server.py").write_text("import sys\nsys.exit('this release is broken on purpose')\n")
+    path = directory / "next.toml"
+    path.write_text(text)
+    return path
+
+
+def build_update_run(out: Path, manifest: Path, old: Path, extra=()) -> Path:
+    """`ha-bundle build MANIFEST --update-from OLD --out OUT`; the update .run's path."""
+    proc = subprocess.run([sys.executable, "-c", "from builder.cli import main; main()", "build", str(manifest),
+                           "--out", str(out), "--update-from", str(old)] + list(extra),
+                          cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    assert proc.returncode == 0, proc.stdout
+    run = out / "ha-installer-demo-update.run"
+    assert run.exists(), proc.stdout
+    return run

@@ -32,11 +32,12 @@ COMMANDS = {
     "site": ("onsite.commands.site", "site init: write site.toml with generated secrets (node 1; copy it to node 2)"),
     "status": ("onsite.commands.status", "what the installer did and what is installed"),
     "uninstall": ("onsite.commands.uninstall", "undo ha-bundle's changes from the journal; databases are never deleted"),
+    "upgrade": ("onsite.commands.upgrade", "apply an update bundle to the pair, one node at a time; resumable, rolls back"),
     "verify": ("onsite.commands.verify", "prove the pair works: VIP, app via VIP, replication both ways, firewall"),
 }
 
 # commands that change the host: one at a time (onsite.core.lock); read-only ones run freely
-EXCLUSIVE = ("configure", "drill", "install", "rollback", "uninstall")
+EXCLUSIVE = ("configure", "drill", "install", "rollback", "uninstall", "upgrade")
 
 
 class Parser(argparse.ArgumentParser):

@@ -14,7 +14,8 @@ DEFAULT_LANG = "en"
 SUPPORTED = ("en", "zh_CN")
 LANG_VARIABLE = "HA_INSTALLER_LANG"     # set by --lang (cli.main); wins over LC_ALL/LANG
 CATALOGS = ("onsite.core.catalog", "onsite.host.catalog", "onsite.site.catalog",
-            "onsite.failover.catalog", "onsite.db.catalog", "onsite.app.catalog", "onsite.filesync.catalog", "onsite.pair.catalog", "onsite.ops.catalog")
+            "onsite.failover.catalog", "onsite.db.catalog", "onsite.app.catalog", "onsite.filesync.catalog", "onsite.pair.catalog", "onsite.ops.catalog",
+            "onsite.upgrade.catalog")
 
 
 @functools.lru_cache(maxsize=None)

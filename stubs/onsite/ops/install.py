@@ -21,7 +21,9 @@ from onsite.core import trust, tty
 from onsite.core.tty import say
 from onsite.host import dnfmodules, rpmdb, target
 from onsite.ops import configure, handshake, preflight, status, verify
+from onsite.pair import facts as pair_facts
 from onsite.site import sitefile
+from onsite.upgrade import base as upgrade_base
 from onsite.core.errors import BAD_INPUT, CHECKS_FAILED, OnsiteError
 from onsite.core.logfile import Log
 
@@ -40,6 +42,7 @@ def install_packages(args, root, confirmed=False):
     install was already confirmed (the question lists the packages too)."""
     directory = payload.payload_dir()
     lock = payload.load_lock(directory)
+    refuse_update(lock)
     desc = target.check(lock, root)
     say(messages.text("install-target-ok", desc=desc, want=target.describe_want(lock.get("target") or {})))
     pkgs = payload.locked_packages(lock)
@@ -49,6 +52,7 @@ def install_packages(args, root, confirmed=False):
     if not todo:
         say(messages.text("install-noop", total=total))
         dnfmodules.apply(lock, root)  # a bundle installed by an older installer gets them too
+        upgrade_base.keep_installed(lock, directory, root)
         state.mark("install", "done", root=root, noop=True, packages=total)
         return False
     say(messages.text("install-plan", todo=len(todo), total=total, skip=total - len(todo)))
@@ -81,6 +85,7 @@ def install_packages(args, root, confirmed=False):
             state.mark("install", "failed", root=root, reason="missing after rpm -U")
             raise OnsiteError("install-missing-after", {"count": len(still), "log": log.path},
                               context=[payload.nevra(p) for p in still[:10]])
+        upgrade_base.keep_installed(lock, directory, root)     # the next upgrade's way back
         # 'added': names that were not installed at all before (uninstall --remove-packages
         # erases only these; upgrades of the host's own packages stay)
         state.mark("install", "done", root=root, noop=False, installed=[payload.nevra(p) for p in todo],
@@ -89,6 +94,14 @@ def install_packages(args, root, confirmed=False):
         return True
     finally:
         log.close()
+
+
+def refuse_update(lock):
+    """An update bundle carries only what changed: it upgrades an installed pair, never installs."""
+    update = lock.get("update")
+    if update:
+        raise OnsiteError("install-is-update", {"wants": (update.get("from") or {}).get("lock_sha256", "?")[:16]},
+                          exit_code=BAD_INPUT)
 
 
 # ------------------------------------------------------------------ the whole install
@@ -184,6 +197,7 @@ def run_verify(site, local):
 def install(args):
     """The whole install (see the module docstring); returns the exit code."""
     root = os.path.abspath(args.root)
+    refuse_update(payload.load_lock())
     site_args = with_site(args)
     if site_args is None:
         install_packages(args, root)
@@ -225,6 +239,7 @@ def install(args):
         ref = "install-step-changed" if changed else "install-step-unchanged"
         say(messages.text(ref, n=number, total=len(names), step=name, seconds=time.time() - started))
     say_active_node(site, local)
+    upgrade_base.record_installed(pair_facts.lock_digest(), payload.load_lock())
     signer = trust.remember()
     if signer:
         say(messages.text("install-trusts-signer", fingerprint=signer, path=trust.TRUST_DIR))

@@ -146,7 +146,14 @@ def check_pair_agrees(site, local, logins):
     if theirs is None:
         return result("pair-agrees", FAIL, messages.text("vf-pair-unknown", peer=local.peer.name),
                       messages.hint("vf-pair-unknown", peer=local.peer.name), "peer")
-    lines = handshake.compare(handshake.installed_facts(site, local), theirs, True, local)
+    mine = handshake.installed_facts(site, local)
+    lines = handshake.compare(mine, theirs, True, local)
+    if lines and not handshake.compare(dict(mine, lock_digest=theirs.get("lock_digest")), theirs, True, local):
+        # only the bundles differ: a rolling upgrade is half done (upgrade finishes it)
+        return result("pair-agrees", WARN, messages.text("vf-pair-upgrading", peer=local.peer.name,
+                                                         mine=pair_facts.short(mine.get("lock_digest")),
+                                                         theirs=pair_facts.short(theirs.get("lock_digest"))),
+                      messages.hint("vf-pair-upgrading"), "both")
     if lines:
         text = "\n".join([messages.text("vf-pair-differs", peer=local.peer.name)] + ["  " + l for l in lines])
         return result("pair-agrees", FAIL, text, messages.hint("vf-pair-differs", first=site.nodes[0].name,

@@ -1,0 +1,1 @@
+"""Update bundles and rolling upgrades onsite (docs/upgrade.md)."""
