@@ -265,7 +265,7 @@ def assemble(staged: Any, out: Path, site: Path | None = None, compression: str 
         bootstrap=bootstrap,
         has_site="yes (site.toml inside: this file holds secrets)" if site else "no",
         applies_to=("hosts installed from lock " + str(update["from"]["lock_sha256"])) if update
-        else "any host (full bundle)",
+        else "any host, full bundle",
     )
     write_run(run_path, store, meta, fields, mtime, mode=0o700 if site else 0o755, cache=cache)
     if site is not None:

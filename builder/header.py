@@ -42,7 +42,7 @@ class HeaderFields:
     lock_sha256: str
     bootstrap: str
     has_site: str
-    applies_to: str
+    applies_to: str = "any host, full bundle"
 
     def values(self) -> dict[str, str | int]:
         return {"HB_" + f.name.upper(): getattr(self, f.name) for f in fields(self)}

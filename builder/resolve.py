@@ -617,3 +617,15 @@ def solve_target(tp: TargetPool, target: str, baseline: Baseline, install: Insta
     result.baseline_removals = sorted(str(s) for s in tp.pool.installed.solvables_iter()
                                       if s.id not in kept and s.name not in new_names)
     return result
+
+
+def evr_order(first: str, second: str) -> int:
+    """rpm's order of two [epoch:]version-release strings: <0 older, 0 same, >0 newer."""
+    pool = solv.Pool()
+    repo = pool.add_repo("evr")
+    pair = []
+    for evr in (first, second):
+        solvable = repo.add_solvable()
+        solvable.name, solvable.evr, solvable.arch = "x", evr, "noarch"
+        pair.append(solvable)
+    return int(pair[0].evrcmp(pair[1]))

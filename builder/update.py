@@ -17,25 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import solv
-
 from builder import exitcodes
 from builder.errors import HaBundleError
 
 UPDATE_SUFFIX = "-update"
 KEEP_FROM = ("name", "arch", "epoch", "version", "release", "filename", "sha256")
-
-
-def evr_order(first: str, second: str) -> int:
-    """rpm's order of two [epoch:]version-release strings: <0 older, 0 same, >0 newer."""
-    pool = solv.Pool()
-    repo = pool.add_repo("evr")
-    pair = []
-    for evr in (first, second):
-        solvable = repo.add_solvable()
-        solvable.name, solvable.evr, solvable.arch = "x", evr, "noarch"
-        pair.append(solvable)
-    return int(pair[0].evrcmp(pair[1]))
 
 
 def evr(pkg: dict[str, Any]) -> str:
@@ -74,6 +60,8 @@ def _by_key(lock: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> Changes:
     """The package changes from old to new and the new RPMs an update must carry."""
+    from builder.resolve import evr_order    # libsolv: only the solver modules load it
+
     before, after = _by_key(old), _by_key(new)
     changes = Changes()
     for key in sorted(after):

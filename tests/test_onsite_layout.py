@@ -1,6 +1,6 @@
 """The onsite program's shape, kept by test: packages by concern, dependencies one way.
 
-commands -> ops -> {db, failover} -> site -> host -> core (and the vendored tomli). A package
+commands -> ops -> upgrade -> {db, failover, app} -> site -> host -> core (and the vendored tomli). A package
 may use its own modules and any package below it; db and failover never use each other;
 commands never import commands. Nobody reaches into another module's private names and no
 module keeps mutable state in globals. (test_runfile.py checks that the payload carries every
@@ -16,9 +16,9 @@ import pytest
 from tests.conftest import STUBS
 
 ONSITE = STUBS / "onsite"
-RANK = {"_vendor": 0, "core": 0, "host": 1, "site": 2, "db": 3, "failover": 3, "app": 3, "filesync": 3, "pair": 2.5, "ops": 4,
+RANK = {"_vendor": 0, "core": 0, "host": 1, "site": 2, "db": 3, "failover": 3, "app": 3, "filesync": 3, "pair": 2.5, "upgrade": 3.5, "ops": 4,
         "commands": 5, "cli": 6, "__main__": 7}
-PACKAGES = ("core", "host", "site", "failover", "db", "app", "filesync", "pair", "ops", "commands")
+PACKAGES = ("core", "host", "site", "failover", "db", "app", "filesync", "pair", "upgrade", "ops", "commands")
 
 
 def modules():
