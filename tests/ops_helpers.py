@@ -124,14 +124,17 @@ def config_hashes(lab, node) -> dict:
     return out
 
 
-def write_next_manifest(directory: Path, app_version: str = "1.0.1", broken_app: bool = False) -> Path:
-    """manifests/demo.toml one step later: the fixture repo updates-next (a newer libnl3) added,
-    the demo app at app_version (broken_app: a release that exits at once, never healthy)."""
+def write_next_manifest(directory: Path, app_version: str = "1.0.1", broken_app: bool = False,
+                        repos=("updates-next",)) -> Path:
+    """manifests/demo.toml one step later: fixture repos added (updates-next: a newer libnl3;
+    mysql57-next: MySQL 5.7.45; mysql80-community: MySQL 8.0), the demo app at app_version
+    (broken_app: a release that exits at once, never healthy)."""
     directory.mkdir(parents=True, exist_ok=True)
     text = (REPO_ROOT / "manifests" / "demo.toml").read_text()
     text = text.replace('"../build/', '"%s/build/' % REPO_ROOT)
-    text = text.replace("[baseline]", '[[repo]]\nid = "updates-next"\nbaseurl = "%s/build/fixture-repos/el7/updates-next"'
-                        "\n\n[baseline]" % REPO_ROOT)
+    added = "".join('[[repo]]\nid = "%s"\nbaseurl = "%s/build/fixture-repos/el7/%s"\n\n' % (r, REPO_ROOT, r)
+                    for r in repos)
+    text = text.replace("[baseline]", added + "[baseline]")
     text = text.replace('version = "1.0.0"', 'version = "%s"' % app_version)
     app = directory / "demo-app"
     if app.exists():

@@ -1,164 +1,138 @@
-"""Rolling upgrade of a real pair with an update bundle (issue 16, items 2 and 3).
+"""Rolling upgrade of a real pair with update bundles (issue 16, items 2 and 3).
 
-One lab per module: the demo .run installed on both nodes (fast VRRP profile), then an update
-bundle built from its lock with libnl3 bumped (fixture repo updates-next) and the app at 1.0.1.
-A client polls the app through the VIP the whole time. Tests run in file order but each one
-starts from whatever the pair is (any order works: each asks the pair first).
+One lab per module: the demo .run installed on both nodes (fast VRRP profile). Each test
+builds its update from the lock the pair runs at that moment (libnl3 bumped by the fixture
+repo updates-next, the app at a version of its own), so the tests pass in any order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
-import threading
+import signal
+import subprocess
 import time
 
 import pytest
 
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
-from tests.ops_helpers import (VIP, baseline_root, build_demo_run, build_update_run, on_both, py36_path,
-                               run_file_install, write_next_manifest, write_site)
+from tests.ops_helpers import VIP, build_update_run, write_next_manifest
+from tests.upgrade_helpers import (RUN_INSIDE, Poller, app_release, holder_and_standby, install_pair, journal,
+                                   rpm_q, running_lock, update_from_current, upgrade)
 
 pytestmark = pytest.mark.lab
 
-RUN_INSIDE = "/run/ha-installer-update.run"
 NEW_LIBNL = "libnl3-3.2.28-5.el7.x86_64"
-OLD_LIBNL = "libnl3-3.2.28-4.el7.x86_64"
+
+
+def onsite_pid(top: int) -> int:
+    """The python process running the onsite program, below top (nsenter -> sh header -> python)."""
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        todo = [top]
+        while todo:
+            pid = todo.pop()
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                    if b"onsite.cli" in handle.read():
+                        return pid
+                with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+                    todo += [int(c) for c in handle.read().split()]
+            except OSError:
+                continue
+        time.sleep(0.005)
+    raise AssertionError("the onsite process was not found")
 
 
 @pytest.fixture(scope="module")
 def pair(lab, tmp_path_factory):
-    base = tmp_path_factory.mktemp("upgrade")
-    full = build_demo_run(base / "dist")
-    w = {"run": full, "site": write_site(base, vrid=61), "path": py36_path(base), "base": base}
-    w["roots"] = {n: baseline_root(base / ("root-" + n), base / "cache") for n in ("ha1", "ha2")}
-    res = on_both(lambda n: run_file_install(lab, n, full, w["site"], w["roots"][n], w["path"]))
-    for node in ("ha1", "ha2"):
-        assert res[node].returncode == 0, res[node].stdout + res[node].stderr
-    w["update"] = build_update_run(base / "dist", write_next_manifest(base / "next"), full)
-    return w
-
-
-def upgrade(lab, pair, node, run=None, env=None, timeout=300):
-    shutil.copy(str(run or pair["update"]), str(lab.path(node, RUN_INSIDE)))
-    return lab.run(node, ["sh", RUN_INSIDE, "--accept", "--", "upgrade", "--site", pair["site"],
-                          "--rpm-root", str(pair["roots"][node])], check=False, timeout=timeout,
-                   env=dict({"PATH": pair["path"]}, **(env or {})))
-
-
-def rpm_q(pair, node, name):
-    import subprocess
-    out = subprocess.run(["rpm", "--root", str(pair["roots"][node]), "-q", name], stdout=subprocess.PIPE,
-                         universal_newlines=True)
-    return out.stdout.strip()
-
-
-def holder(lab):
-    h = lab.wait_single_holder(VIP.split("/")[0], timeout=30)
-    return h, "ha2" if h == "ha1" else "ha1"
-
-
-class Poller:
-    """GET / through the VIP every 50 ms from the client; records (time, ok)."""
-
-    def __init__(self, lab):
-        self.lab, self.samples, self.stop = lab, [], threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.is_set():
-            code, _body = self.lab.http_get("http://%s:8081/" % VIP.split("/")[0], timeout=0.5)
-            self.samples.append((time.monotonic(), code == 200))
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(10)
-
-    def longest_outage(self):
-        worst, start = 0.0, None
-        for t, ok in self.samples:
-            if not ok and start is None:
-                start = t
-            elif ok and start is not None:
-                worst, start = max(worst, t - start), None
-        return worst if start is None else float("inf")
+    return install_pair(lab, tmp_path_factory.mktemp("upgrade"), vrid=61)
 
 
 def test_install_refuses_an_update_bundle(lab, pair):
-    shutil.copy(str(pair["update"]), str(lab.path("ha1", RUN_INSIDE)))
+    run = update_from_current(lab, pair, "1.1.0")
+    shutil.copy(str(run), str(lab.path("ha1", RUN_INSIDE)))
     res = lab.run("ha1", ["sh", RUN_INSIDE, "--accept", "--", "install", "--site", pair["site"],
                           "--rpm-root", str(pair["roots"]["ha1"])], check=False, env={"PATH": pair["path"]})
     assert res.returncode == 11, res.stdout + res.stderr
     assert "update bundle" in res.stdout + res.stderr and "-- upgrade" in res.stdout + res.stderr
 
 
-def running_lock(lab, pair, node):
-    """The lock file node runs now: the full bundle's or the update's."""
-    import hashlib
-    locks = [pair["base"] / "dist" / d / "bundle.lock.json" for d in ("demo", "demo-update")]
-    sha = json.loads(lab.read(node, "/var/lib/ha-installer/state.json"))["installed_lock"]["sha256"]
-    mine = [p for p in locks if hashlib.sha256(p.read_bytes()).hexdigest() == sha]
-    assert mine, sha
-    return mine[0]
-
-
 def test_holder_first_is_refused_and_a_wrong_base_is_named(lab, pair):
-    h, standby = holder(lab)
-    before = lab.read(h, "/var/lib/ha-installer/state.json")
-    mine = running_lock(lab, pair, h)
-    # an update of the lock both nodes run (app 1.0.2): the holder names the standby
-    run = build_update_run(pair["base"] / "dist-u2", write_next_manifest(pair["base"] / "u2", "1.0.2"), mine)
-    res = upgrade(lab, pair, h, run=run)
+    h, standby = holder_and_standby(lab)
+    before = journal(lab, h).get("upgrade")
+    # an update of the lock both nodes run: the holder names the standby
+    res = upgrade(lab, pair, h, update_from_current(lab, pair, "1.2.0"))
     assert res.returncode == 13, res.stdout + res.stderr
     assert "standby %s is upgraded first" % standby in res.stdout + res.stderr
-    # an update of a lock this host does not run (one more package than here): refused, naming
-    # the lock to apply first
-    lock = json.loads(mine.read_text())
+    # an update of a lock this host does not run (one package more than here): refused,
+    # naming the lock to apply first
+    lock = json.loads(running_lock(lab, pair, h).read_text())
     lock["packages"].append(dict(lock["packages"][0], name="site-extras", version="1.0", release="1.el7",
                                  filename="rpms/site-extras-1.0-1.el7.x86_64.rpm", arch="x86_64"))
     other = pair["base"] / "other.lock.json"
     other.write_text(json.dumps(lock))
-    run = build_update_run(pair["base"] / "dist-u3", write_next_manifest(pair["base"] / "u3", "1.0.3"), other)
-    res = upgrade(lab, pair, standby, run=run)
+    run = build_update_run(pair["base"] / "dist-other", write_next_manifest(pair["base"] / "other", "1.2.1"), other)
+    res = upgrade(lab, pair, standby, run)
     assert res.returncode == 11, res.stdout + res.stderr
-    import hashlib
     want = hashlib.sha256(other.read_bytes()).hexdigest()[:16]
     assert "installed from lock %s" % want in res.stdout + res.stderr, res.stdout + res.stderr
     assert "site-extras.x86_64: not installed here" in res.stdout + res.stderr
-    after = json.loads(lab.read(h, "/var/lib/ha-installer/state.json"))
-    assert after.get("upgrade") == json.loads(before).get("upgrade")     # nothing changed
+    assert journal(lab, h).get("upgrade") == before and journal(lab, standby).get("upgrade") == before
 
 
 def test_rolling_upgrade_keeps_serving_and_a_forced_failure_rolls_back(lab, pair):
-    h, standby = holder(lab)
+    h, standby = holder_and_standby(lab)
+    old_app, old_libnl = app_release(lab, h), rpm_q(pair, h, "libnl3")
+    run = update_from_current(lab, pair, "1.3.0")
     with Poller(lab) as poll:
-        res = upgrade(lab, pair, standby)
+        res = upgrade(lab, pair, standby, run)
         assert res.returncode == 0, res.stdout + res.stderr
         assert "next: on %s" % h in res.stdout, res.stdout
-        assert rpm_q(pair, standby, "libnl3") == NEW_LIBNL
-        assert lab.run(standby, ["readlink", "/opt/itv/current"]).stdout.strip() == "releases/1.0.1"
+        assert rpm_q(pair, standby, "libnl3") == NEW_LIBNL and app_release(lab, standby) == "1.3.0"
         # the holder's run fails on purpose after its packages: it rolls back, the standby serves
-        res = upgrade(lab, pair, h, env={"HA_UPGRADE_FAIL_AT": "verify"})
+        res = upgrade(lab, pair, h, run, env={"HA_UPGRADE_FAIL_AT": "verify"})
         assert res.returncode == 15, res.stdout + res.stderr
         assert "rolled back" in res.stdout + res.stderr
-        assert rpm_q(pair, h, "libnl3") == OLD_LIBNL
-        assert lab.run(h, ["readlink", "/opt/itv/current"]).stdout.strip() == "releases/1.0.0"
+        assert rpm_q(pair, h, "libnl3") == old_libnl and app_release(lab, h) == old_app
         assert lab.wait_single_holder(VIP.split("/")[0], timeout=30) == standby
-        entry = json.loads(lab.read(h, "/var/lib/ha-installer/state.json"))["upgrade"]
-        assert entry["status"] == "rolled-back"
+        assert journal(lab, h)["upgrade"]["status"] == "rolled-back"
         # the same update again, without the failure: the pair ends on the new bundle
-        res = upgrade(lab, pair, h)
+        res = upgrade(lab, pair, h, run)
         assert res.returncode == 0, res.stdout + res.stderr
         assert rpm_q(pair, h, "libnl3") == NEW_LIBNL
         time.sleep(1)
-    assert poll.samples and poll.longest_outage() <= 5.0, poll.longest_outage()   # bench measures p95
+    assert poll.samples and poll.longest_outage() <= 5.0, poll.outages()   # bench/upgrade.py measures p95
     for node in ("ha1", "ha2"):
         assert lab.http_get("http://%s:8081/" % lab.addr(node))[0] == 200
-        assert lab.run(node, ["readlink", "/opt/itv/current"]).stdout.strip() == "releases/1.0.1"
-    again = upgrade(lab, pair, standby)
+        assert app_release(lab, node) == "1.3.0"
+        assert journal(lab, node)["installed_lock"]["app_version"] == "1.3.0"
+    again = upgrade(lab, pair, standby, run)
     assert again.returncode == 0 and "both" in again.stdout, again.stdout
+
+
+def test_an_upgrade_killed_mid_way_finishes_on_the_next_run(lab, pair):
+    h, standby = holder_and_standby(lab)
+    run = update_from_current(lab, pair, "1.4.0")
+    shutil.copy(str(run), str(lab.path(standby, RUN_INSIDE)))
+    argv = ["sh", RUN_INSIDE, "--accept", "--", "upgrade", "--site", pair["site"],
+            "--rpm-root", str(pair["roots"][standby])]
+    proc = subprocess.Popen(lab.node_argv(standby, argv), env=lab.node_env({"PATH": pair["path"]}),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    try:
+        lab.wait_for(lambda: (journal(lab, standby).get("upgrade") or {}).get("phase") == "configure"
+                     and journal(lab, standby)["upgrade"].get("status") == "started",
+                     timeout=120, interval=0.005, what="the upgrade past its packages")
+        os.kill(onsite_pid(proc.pid), signal.SIGKILL)          # the installer itself, as kill -9 does
+    finally:
+        out, _ = proc.communicate(timeout=60)
+    entry = journal(lab, standby)["upgrade"]
+    assert entry["status"] == "started" and entry["phase"] in ("configure", "restart", "verify"), (entry, out)
+    res = upgrade(lab, pair, standby, run)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert journal(lab, standby)["upgrade"]["status"] == "done" and app_release(lab, standby) == "1.4.0"
+    res = upgrade(lab, pair, h, run)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert app_release(lab, h) == "1.4.0"
