@@ -183,6 +183,11 @@ MESSAGES = {
     "db-pg-same": {"en": ("no data to copy: both sides match", ""), "zh_CN": ("无需复制数据: 两边一致", "")},
     "db-pg-channel-started": {"en": ("replica channel from {peer} started", ""),
                               "zh_CN": ("来自 {peer} 的复制通道已启动", "")},
+    "db-pg-one-way": {
+        "en": ("database: replication from {peer} healthy; the channel back to {peer} stays paused until both "
+               "run the same server version", ""),
+        "zh_CN": ("数据库: 来自 {peer} 的复制正常; 在两端服务器版本一致之前, 回到 {peer} 的复制通道保持暂停", ""),
+    },
     "db-pg-healthy": {"en": ("replication healthy; a test row reached {peer} in {seconds:.1f} s", ""),
                       "zh_CN": ("复制正常; 测试行 {seconds:.1f} 秒到达 {peer}", "")},
     "db-pg-no-changes": {"en": ("no changes", ""), "zh_CN": ("无更改", "")},

@@ -35,8 +35,9 @@ DbContext = collections.namedtuple("DbContext", (
     "out",           # callable(str) for progress lines
     "node_facts",    # this node's statement for the peer (onsite.pair.facts), or None
     "rejoin",        # rebuild this node from a paired peer (install --rejoin)
+    "one_way",       # the peer's channel from here is paused (rolling upgrade): prove ours only
 ))
-DbContext.__new__.__defaults__ = (None, False)
+DbContext.__new__.__defaults__ = (None, False, False)
 
 PHASE_TABLE = "`{}`.`node_state`".format(db_render.OWN_SCHEMA)
 
@@ -501,6 +502,11 @@ def configure(ctx):
             raise OnsiteError("db-replication-broken", {"peer": ctx.plan.peer_name,
                                                         "detail": problems[0]},
                               context=problems[1:])
+        if ctx.one_way:
+            server.say(ctx, "db-pg-one-way", peer=ctx.plan.peer_name)
+            if not summary["changed"]:
+                server.say(ctx, "db-pg-no-changes")
+            return summary
         # the peer's own channel must exist before a row from here can show up there
         wait_for_peer(ctx, peer, phases=("paired",))
         seconds = canary.roundtrip(facts, admin, peer, ctx.plan.name, ctx.plan.peer_name,

@@ -29,8 +29,11 @@ ROLE_HOOK = os.path.join(vrrp.hook_dir(), "50-database")
 
 
 # this step's own flags, frozen (configure and install build them once from the arguments)
-Options = collections.namedtuple("Options", "seed_from peer_secret peer_timeout verify_timeout rejoin")
-DEFAULTS = Options(seed_from=None, peer_secret=None, peer_timeout=600, verify_timeout=30, rejoin=False)
+# one_way: the peer's channel from here is paused on purpose (a rolling upgrade that changes
+# the server: no replication from the newer to the older), so only the channel into here is proven
+Options = collections.namedtuple("Options", "seed_from peer_secret peer_timeout verify_timeout rejoin one_way")
+DEFAULTS = Options(seed_from=None, peer_secret=None, peer_timeout=600, verify_timeout=30, rejoin=False,
+                   one_way=False)
 
 
 def add_arguments(parser):
@@ -126,7 +129,8 @@ def apply(site, local, opts=DEFAULTS, out=print):
                              repl_password=repl, seed_password=seed,
                              seed_from=opts.seed_from, peer_timeout=opts.peer_timeout,
                              verify_timeout=opts.verify_timeout, service=services, out=out,
-                             node_facts=pair_facts.of_this_node(site, local), rejoin=bool(opts.rejoin))
+                             node_facts=pair_facts.of_this_node(site, local), rejoin=bool(opts.rejoin),
+                             one_way=bool(opts.one_way))
     summary = db_pairing.configure(ctx)
     facts = summary["facts"]
     changes = list(summary["changed"])

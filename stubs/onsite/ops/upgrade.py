@@ -34,8 +34,9 @@ from onsite.upgrade import base, node
 
 PAUSE = "upgrade-pause"
 # verify's rows that fail, as expected, while the holder's channel from the standby is paused
-PAUSED_ROWS = ("replication-peer", "peer-replicates-from-here", "replication-here")
+PAUSED_ROWS = ("replication-peer", "peer-replicates-from-here", "replication-here", "canary-to-peer")
 HEALTH_TIMEOUT = 30
+PAUSED_TIMEOUT = 5      # the paused rows fail by design: no point waiting for them
 
 
 def _plan(args):
@@ -85,7 +86,8 @@ def _db_service():
 def check_health(site, local, paused=False):
     """verify's checks (a canary from the peer of any age counts: the peer is not asked to run
     verify now); with paused, the rows of the paused channel may fail. Raises when unhealthy."""
-    results = verify.run_checks(site, local, timeout=HEALTH_TIMEOUT, fresh=10 ** 9, out=None)
+    results = verify.run_checks(site, local, timeout=PAUSED_TIMEOUT if paused else HEALTH_TIMEOUT, fresh=10 ** 9,
+                                out=None)
     bad = [r for r in results if r.status == FAIL and not (paused and r.name in PAUSED_ROWS)]
     if bad:
         raise OnsiteError("upgrade-pair-unhealthy", {"count": len(bad)},
@@ -123,9 +125,16 @@ def _record_lock(site, local, lock_sha, lock):
         say(messages.text("install-trusts-signer", fingerprint=signer, path=trust.TRUST_DIR))
 
 
-def upgrade_here(plan, lock, lock_sha, root, db_change, held=False):
+def one_way(plan):
+    """The plan with the database step proving only the channel into this node."""
+    return plan._replace(steps=tuple(s._replace(options=s.options._replace(one_way=True)) if s.name == "database"
+                                     else s for s in plan.steps))
+
+
+def upgrade_here(plan, lock, lock_sha, root, db_change, held=False, resume=False):
     """This node's upgrade, journalled and resumable; rolls back on failure (then raises).
-    held: keepalived was stopped on purpose (the hand-over), so it is not expected to run."""
+    held: keepalived was stopped on purpose (the hand-over), so it is not expected to run.
+    resume: the paused channel from the peer restarts once this node's packages match the peer's."""
     have = rpmdb.installed(root)
     app = _app()
     db_service = _db_service()
@@ -143,16 +152,21 @@ def upgrade_here(plan, lock, lock_sha, root, db_change, held=False):
                 done = node.install_packages(lock, root, log)
             finally:
                 log.close()
-            node.set_phase(entry, "configure", installed=done)
+            node.set_phase(entry, "restart", installed=done)
+        if resume and (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "done":
+            _replica("start")                 # both servers now run the same version
+            state.mark(PAUSE, "resumed")
+        if entry["phase"] == "restart":
+            # new binaries first, then configuration: the database step proves replication
+            # and sets this node's read_only for its VRRP state after the server restarted
+            node.restart(node.services_for(entry.get("installed") or [], db_service))
+            node.set_phase(entry, "configure")
         if entry["phase"] == "configure":
             say(messages.text("upgrade-configure"))
             configure.check_all(plan)
             for step in plan.steps:
                 for line in configure.apply_step(step, plan):
                     say("  " + line)
-            node.set_phase(entry, "restart")
-        if entry["phase"] == "restart":
-            node.restart(node.services_for(entry.get("installed") or [], db_service))
             node.set_phase(entry, "verify")
         if entry["phase"] == "verify":
             if os.environ.get("HA_UPGRADE_FAIL_AT") == "verify":      # drills of the way back (tests, bench)
@@ -166,6 +180,9 @@ def upgrade_here(plan, lock, lock_sha, root, db_change, held=False):
         reason = exc.reference if isinstance(exc, OnsiteError) else type(exc).__name__
         say(messages.text("upgrade-step-failed", phase=entry.get("phase"), reason=reason))
         node.roll_back(entry, root, app, db_service)
+        if resume and (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "resumed":
+            _replica("stop")                  # older here again: no replication from the newer peer
+            state.mark(PAUSE, "done")
         raise OnsiteError("upgrade-rolled-back", {"name": plan.local.me.name, "peer": plan.local.peer.name},
                           exit_code=FAILED)
     node.set_phase(entry, "done", status="done")
@@ -224,7 +241,7 @@ def _upgrade_standby(plan, lock, lock_sha, root, db_change, resuming):
             raise OnsiteError("upgrade-pause-first", {"peer": local.peer.name, "name": local.me.name},
                               exit_code=PEER_NOT_READY)
     say(messages.text("upgrade-standby", name=local.me.name, peer=local.peer.name))
-    upgrade_here(plan, lock, lock_sha, root, db_change)
+    upgrade_here(one_way(plan) if db_change else plan, lock, lock_sha, root, db_change)
     check_health(site, local, paused=bool(db_change))
     say(messages.text("upgrade-here-done", name=local.me.name))
     say(messages.text("upgrade-next", peer=local.peer.name, address=local.peer.address))
@@ -266,13 +283,10 @@ def _upgrade_holder(plan, lock, lock_sha, root, db_change, theirs, paused, resum
             raise OnsiteError("drill-no-takeover", {"peer": local.peer.name, "seconds": 30})
         say(messages.text("drill-outage", seconds=outage, peer=local.peer.name, mac=_mac))
     try:
-        upgrade_here(plan, lock, lock_sha, root, db_change, held=True)
+        upgrade_here(plan, lock, lock_sha, root, db_change, held=True, resume=paused)
     finally:
         if not services.is_active(node.KEEPALIVED):
             services.start(node.KEEPALIVED)      # never leave this node without keepalived
-    if paused:
-        _replica("start")
-        state.mark(PAUSE, "resumed")
     drill.restore(local, 30)
     check_health(site, local)
     say(messages.text("upgrade-pair-done", name=local.me.name, peer=local.peer.name))

@@ -101,6 +101,16 @@ def restart(names):
             say("  " + messages.text("upgrade-restarted", service=name))
 
 
+def align_database_role():
+    """A restarted server reads read_only from its cnf: set it again for this node's VRRP state."""
+    from onsite.db import status as db_status
+    from onsite.db import step as db_step
+
+    logins = db_status.logins()
+    if logins is not None:
+        db_step.align_role(logins.facts, logins.info.get("socket"))
+
+
 # ------------------------------------------------------------------ the way back
 
 def _restore_files(entry):
@@ -157,4 +167,6 @@ def roll_back(entry, root, app, db_service):
     restart(again)
     if not services.is_active(KEEPALIVED):
         services.start(KEEPALIVED)
+    if db_service in again:
+        align_database_role()
     set_phase(entry, "rolled-back", status="rolled-back")
