@@ -18,6 +18,8 @@ EXPECTED = {
     "install.py": ["install ha1 (from the .run", "install ha2 (from the .run", "both nodes at once, wall"],
     "ops.py": ["preflight (before configure)", "verify (both nodes at once)", "collect"],
     "db_replication.py": ["empty/empty: configure on both nodes", "data/empty 2000 rows", "visible on peer after"],
+    "upgrade.py": ["rolling upgrade of both nodes", "total outage per upgrade seen by the client",
+                   "lost on ha1: 0, on ha2: 0", "pair kept serving: yes"],
     "db_lab.py": ["configure (all steps) on both nodes at once", "failover -> new holder writable", "partition heal"],
 }
 
