@@ -89,6 +89,7 @@ def keep(files):
         dest = os.path.join(KEEP_DIR, os.path.basename(path))
         if os.path.isfile(dest) and os.path.getsize(dest) == os.path.getsize(path):
             continue
+        state.append("created", dest)          # journalled first: uninstall removes it
         shutil.copyfile(path, dest + ".partial")
         os.chmod(dest + ".partial", 0o600)
         os.rename(dest + ".partial", dest)
