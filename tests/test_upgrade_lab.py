@@ -111,6 +111,10 @@ def test_rolling_upgrade_keeps_serving_and_a_forced_failure_rolls_back(lab, pair
         assert journal(lab, node)["installed_lock"]["app_version"] == "1.3.0"
     again = upgrade(lab, pair, standby, run)
     assert again.returncode == 0 and "both" in again.stdout, again.stdout
+    shown = lab.run(standby, ["sh", RUN_INSIDE, "--", "status", "--json"], check=False, env={"PATH": pair["path"]})
+    installed = json.loads(shown.stdout)["installed"]
+    assert installed["app_version"] == "1.3.0" and installed["upgrade"]["status"] == "done", installed
+    assert installed["lock_sha256"] == hashlib.sha256(running_lock(lab, pair, standby).read_bytes()).hexdigest()
 
 
 def test_an_upgrade_killed_mid_way_finishes_on_the_next_run(lab, pair):

@@ -47,6 +47,22 @@ def sec_bundle(ctx, found):
                                digest=data["lock_sha256"][:12], built=built, version=__version__)
 
 
+def sec_installed(ctx, found):
+    """Which bundle lock this host runs (install or upgrade recorded it) and any upgrade under way."""
+    journal = state.load(ctx.root)
+    have = journal.get("installed_lock") or {}
+    entry = journal.get("upgrade") or {}
+    if not have and not entry:
+        return None, None
+    data = {"lock_sha256": have.get("sha256"), "app_version": have.get("app_version"),
+            "upgrade": {k: entry.get(k) for k in ("to_lock", "status", "phase")} if entry else None}
+    text = messages.text("st-installed", digest=(have.get("sha256") or "?")[:12], app=have.get("app_version") or "-")
+    if entry and entry.get("status") != "done":
+        text += "\n" + messages.text("st-upgrade", digest=(entry.get("to_lock") or "?")[:12],
+                                      status=entry.get("status") or "?", phase=entry.get("phase") or "?")
+    return data, text
+
+
 def sec_packages(ctx, found):
     lock = ctx.lock
     if lock is None:
@@ -218,7 +234,7 @@ def sec_steps(ctx, found):
                            for name, entry in sorted(steps.items()))
 
 
-SECTIONS = [("bundle", sec_bundle), ("packages", sec_packages), ("node", sec_node), ("pair", sec_pair),
+SECTIONS = [("bundle", sec_bundle), ("installed", sec_installed), ("packages", sec_packages), ("node", sec_node), ("pair", sec_pair),
             ("vip", sec_vip),
             ("keepalived", sec_keepalived), ("app", sec_app), ("files", sec_files), ("replication", sec_database),
             ("last_failover", sec_failover), ("steps", sec_steps)]

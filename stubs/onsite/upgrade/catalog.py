@@ -112,6 +112,13 @@ MESSAGES = {
         "zh_CN": ("{peer} 运行版本 {theirs}, 本机运行 {mine}: 滚动升级只完成了一半",
                   "请在仍运行旧版本的节点上用新安装包运行 upgrade 完成升级"),
     },
+    "st-installed": {"en": ("installed here: bundle lock {digest}, app {app}", ""),
+                     "zh_CN": ("本机已安装: 锁文件 {digest}, 应用 {app}", "")},
+    "st-upgrade": {
+        "en": ("upgrade to lock {digest}: {status} (step {phase})",
+               "run upgrade again with the same update bundle: it resumes or is done"),
+        "zh_CN": ("升级到锁文件 {digest}: {status} (步骤 {phase})", "请用同一更新包再次运行 upgrade: 它会继续或已完成"),
+    },
     "install-is-update": {
         "en": ("this is an update bundle (for hosts installed from lock {wants}), not a full installer",
                "on an installed pair run: ./<this file> -- upgrade ; a new host needs the full bundle"),
