@@ -331,6 +331,7 @@ def _as_update(staged: StagedTarget, old: tuple[dict[str, Any], str], allow_down
                      f"{len(locked_rpms(staged.lock))} RPMs carried):\n" + "\n".join(changes.lines()) + "\n")
     if new_app:
         sys.stderr.write(f"  app        {new_app}" + (f" (was {old_app})" if old_app != new_app else " (same)") + "\n")
+    update.refuse_rebuilds(changes)
     update.refuse_downgrades(changes, allow_downgrade)
     data = dict(staged.lock, update=update.update_section(old_lock, old_sha, changes))
     (Path(staged.directory) / lock_mod.LOCK_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -244,7 +244,7 @@ def print_info(info: dict[str, Any]) -> None:
         from builder.update import Changes
 
         lines.append(f"update of:    lock {update['from_lock_sha256']} (onsite refuses any other host)")
-        lines += Changes(**update["changes"]).lines()
+        lines += Changes(**{k: v for k, v in update["changes"].items() if k in Changes.__dataclass_fields__}).lines()
     lines.append(f"packages:     {len(info['packages'])}" + (" carried" if update else ""))
     lines += [f"  {p}" for p in info["packages"]]
     if info["bootstrap"]:

@@ -38,6 +38,7 @@ class Changes:
     upgraded: list[dict[str, str]] = field(default_factory=list)
     downgraded: list[dict[str, str]] = field(default_factory=list)
     removed: list[dict[str, str]] = field(default_factory=list)
+    rebuilt: list[dict[str, str]] = field(default_factory=list)
     carried: list[str] = field(default_factory=list)   # payload filenames (rpms/...)
 
     def to_json(self) -> dict[str, list[Any]]:
@@ -49,6 +50,7 @@ class Changes:
         out += [f"  upgraded   {c['name']}.{c['arch']} {c['from']} -> {c['to']}" for c in self.upgraded]
         out += [f"  DOWNGRADED {c['name']}.{c['arch']} {c['from']} -> {c['to']}" for c in self.downgraded]
         out += [f"  removed    {c['name']}.{c['arch']} {c['from']} (stays installed onsite)" for c in self.removed]
+        out += [f"  REBUILT    {c['name']}.{c['arch']} {c['to']} (same version, other bytes)" for c in self.rebuilt]
         return out or ["  no package changes"]
 
 
@@ -78,9 +80,8 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Changes:
                 changes.downgraded.append(entry)
             elif pkg.get("sha256") == before[key].get("sha256"):
                 continue
-            else:   # same version, other bytes (a rebuild): carried, and said
-                entry["rebuilt"] = "yes"
-                changes.upgraded.append(entry)
+            else:   # same version, other bytes: rpm -U onsite would not replace it
+                changes.rebuilt.append(entry)
         changes.carried.append(pkg["filename"])
     for key in sorted(set(before) - set(after)):
         changes.removed.append({"name": key[0], "arch": key[1], "from": evr(before[key])})
@@ -151,6 +152,15 @@ def update_section(old: dict[str, Any], old_sha: str, changes: Changes) -> dict[
         "carried": changes.carried,
         "changes": changes.to_json(),
     }
+
+
+def refuse_rebuilds(changes: Changes) -> None:
+    """A same-version rebuild cannot be applied by rpm -U onsite (it is 'already installed')."""
+    if changes.rebuilt:
+        raise HaBundleError("update-rebuilt", f"{len(changes.rebuilt)} package(s) have the same version as in OLD "
+                            "but other bytes", [f"{c['name']}.{c['arch']} {c['to']}" for c in changes.rebuilt],
+                            hint="rpm onsite would keep the installed build: give the rebuild a new release "
+                                 "(Release: tag), or build from the same RPM as OLD", exit_code=exitcodes.INPUT)
 
 
 def refuse_downgrades(changes: Changes, allowed: bool) -> None:

@@ -140,3 +140,15 @@ def test_a_bad_old_bundle_is_refused_with_a_clear_message(full, tmp_path, damage
     assert out.returncode == code, out.stderr
     assert want in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "dist" / "ha-installer-demo-update.run").exists()
+
+
+def test_a_same_version_rebuild_is_refused(full, tmp_path):
+    lock = json.loads(full["lock"].read_text())
+    keepalived = [p for p in lock["packages"] if p["name"] == "keepalived"][0]
+    keepalived["sha256"] = "0" * 64           # OLD had other bytes under the same version
+    old = tmp_path / "old.lock.json"
+    old.write_text(json.dumps(lock))
+    out = ha_bundle("build", full["next"], "--out", tmp_path / "dist", "--update-from", old)
+    assert out.returncode == 1, out.stderr
+    assert "REBUILT    keepalived.x86_64 2.0.20-1.el7" in out.stderr and "new release" in out.stderr
+    assert not (tmp_path / "dist" / "ha-installer-demo-update.run").exists()

@@ -26,7 +26,7 @@ from onsite.core.tty import say
 from onsite.db import nodefacts
 from onsite.db import status as db_status
 from onsite.db.client import DbError
-from onsite.host import rpmdb, services, target
+from onsite.host import addresses, rpmdb, services, target
 from onsite.ops import configure, drill, handshake, install, status, verify
 from onsite.pair import facts as pair_facts
 from onsite.site import sitefile
@@ -131,36 +131,55 @@ def one_way(plan):
                                      else s for s in plan.steps))
 
 
-def upgrade_here(plan, lock, lock_sha, root, db_change, held=False, resume=False):
-    """This node's upgrade, journalled and resumable; rolls back on failure (then raises).
-    held: keepalived was stopped on purpose (the hand-over), so it is not expected to run.
-    resume: the paused channel from the peer restarts once this node's packages match the peer's."""
-    have = rpmdb.installed(root)
+def _paused_here():
+    return (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "done"
+
+
+def _verify_node(plan, entry, paused_rows):
+    """This node's part of the pair works again: keepalived back (after a hand-over: as the
+    standby), then verify's checks; any failure here rolls the node back."""
+    if os.environ.get("HA_UPGRADE_FAIL_AT") == "verify":      # drills of the way back (tests, bench)
+        raise OnsiteError("upgrade-forced-failure", exit_code=FAILED)
+    if entry.get("keepalived_held"):
+        drill.restore(plan.local, 30)
+    elif not services.is_active(node.KEEPALIVED):
+        raise OnsiteError("upgrade-service-down", {"service": node.KEEPALIVED}, exit_code=FAILED)
+    check_health(plan.site, plan.local, paused=paused_rows)
+
+
+def upgrade_here(plan, lock, lock_sha, root, entry, resume=False, paused_rows=False):
+    """This node's upgrade from its journal entry (node.begin), resumable; rolls back on failure
+    (then raises). resume: the paused channel from the peer starts again once this node's server
+    restarted on the peer's version. paused_rows: verify's rows of a paused channel may fail."""
     app = _app()
     db_service = _db_service()
-    entry = node.begin(lock_sha, lock, have, base.todo(lock, have), app and app["current"], db_change)
-    if entry.get("phase") == "rolled-back":
-        entry = node.begin(lock_sha, lock, have, base.todo(lock, have), app and app["current"], db_change)
-    if held and not entry.get("keepalived_held"):
-        node.set_phase(entry, entry["phase"], keepalived_held=True)
+    if entry["phase"] in ("rolling-back",):
+        node.roll_back(entry, root, app, db_service)          # finish a rollback cut short
+        raise OnsiteError("upgrade-rolled-back", {"name": plan.local.me.name, "peer": plan.local.peer.name},
+                          exit_code=FAILED)
+    if entry["phase"] != "packages" and base.todo(lock, rpmdb.installed(root)):
+        node.set_phase(entry, "packages")                     # resumed: packages first, again
     state.mark("upgrade-node", "started", to_lock=lock_sha)
     try:
         if entry["phase"] == "packages":
             log = Log(root, "upgrade")
             try:
                 say(messages.text("upgrade-packages", count=len(base.todo(lock, rpmdb.installed(root)))))
-                done = node.install_packages(lock, root, log)
+                node.install_packages(entry, lock, root, log)
             finally:
                 log.close()
-            node.set_phase(entry, "restart", installed=done)
-        if resume and (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "done":
-            _replica("start")                 # both servers now run the same version
-            state.mark(PAUSE, "resumed")
+            node.set_phase(entry, "restart")
         if entry["phase"] == "restart":
             # new binaries first, then configuration: the database step proves replication
             # and sets this node's read_only for its VRRP state after the server restarted
-            node.restart(node.services_for(entry.get("installed") or [], db_service))
+            wanted = node.services_for(entry.get("planned") or [], db_service)
+            if entry.get("db_change") and db_service in wanted:
+                node.set_phase(entry, "restart", db_started_new=True)
+            node.restart(wanted)
             node.set_phase(entry, "configure")
+        if resume and _paused_here():
+            _replica("start")                 # both servers now run the same version
+            state.mark(PAUSE, "resumed")
         if entry["phase"] == "configure":
             say(messages.text("upgrade-configure"))
             configure.check_all(plan)
@@ -169,25 +188,31 @@ def upgrade_here(plan, lock, lock_sha, root, db_change, held=False, resume=False
                     say("  " + line)
             node.set_phase(entry, "verify")
         if entry["phase"] == "verify":
-            if os.environ.get("HA_UPGRADE_FAIL_AT") == "verify":      # drills of the way back (tests, bench)
-                raise OnsiteError("upgrade-forced-failure", exit_code=FAILED)
-            if not services.is_active(node.KEEPALIVED) and not entry.get("keepalived_held"):
-                raise OnsiteError("upgrade-service-down", {"service": node.KEEPALIVED}, exit_code=FAILED)
-    except BaseException as exc:
+            _verify_node(plan, entry, paused_rows)
+    except KeyboardInterrupt:
         state.mark("upgrade-node", "failed", to_lock=lock_sha)
-        if isinstance(exc, KeyboardInterrupt):
-            raise                       # a kill or Ctrl-C: the next run resumes, nothing undone
+        raise                                 # Ctrl-C or a kill: the next run resumes, nothing undone
+    except Exception as exc:
+        state.mark("upgrade-node", "failed", to_lock=lock_sha)
         reason = exc.reference if isinstance(exc, OnsiteError) else type(exc).__name__
         say(messages.text("upgrade-step-failed", phase=entry.get("phase"), reason=reason))
         node.roll_back(entry, root, app, db_service)
-        if resume and (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "resumed":
+        if resume and (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "resumed" \
+                and not entry.get("db_started_new"):
             _replica("stop")                  # older here again: no replication from the newer peer
             state.mark(PAUSE, "done")
         raise OnsiteError("upgrade-rolled-back", {"name": plan.local.me.name, "peer": plan.local.peer.name},
                           exit_code=FAILED)
     node.set_phase(entry, "done", status="done")
     state.mark("upgrade-node", "done", to_lock=lock_sha)
+    base.rename_added(root, lock, entry.get("added") or [])
     _record_lock(plan.site, plan.local, lock_sha, lock)
+
+
+def _begin(lock, lock_sha, root, db_change, held):
+    have = rpmdb.installed(root)
+    app = _app()
+    return node.begin(lock_sha, lock, have, app and app["current"], db_change, held)
 
 
 def upgrade(args):
@@ -209,42 +234,66 @@ def upgrade(args):
             "wants": pair_facts.short(update.get("from", {}).get("lock_sha256")),
             "has": pair_facts.short(_installed_lock()), "count": len(problems)}, context=problems[:10],
             exit_code=BAD_INPUT)
-    entry = node.journal_entry()
-    resuming = entry.get("to_lock") == lock_sha and entry.get("status") == "started"
-    db_change = base.db_server_change(lock, have) or (entry.get("db_change") if resuming else None)
+    entry = node.unfinished(lock_sha)
+    db_change = base.db_server_change(lock, have) or (tuple(entry["db_change"]) if entry and entry.get("db_change")
+                                                      else None)
     if db_change and base.major_minor(db_change[1]) != base.major_minor(db_change[2]):
         raise OnsiteError("upgrade-db-major", {"package": db_change[0], "old": db_change[1], "new": db_change[2]},
                           exit_code=REFUSED)
-    mine_done = _installed_lock() == lock_sha and not resuming
     theirs = peer_lock(local)
-    if mine_done:
-        if theirs == lock_sha:
-            say(messages.text("upgrade-pair-done", name=local.me.name, peer=local.peer.name))
-            return 0
-        say(messages.text("upgrade-here-done", name=local.me.name))
-        say(messages.text("upgrade-next", peer=local.peer.name, address=local.peer.address))
-        return 0
+    if entry is None and _installed_lock() == lock_sha:
+        return _already_done(plan, lock, lock_sha, theirs)
+    if entry is not None and entry.get("keepalived_held"):
+        # a hand-over already happened in a run that did not finish: go on from there
+        return _upgrade_holder(plan, lock, lock_sha, root, db_change, theirs, entry)
     holder, _detail = status.vip_holder(site, local)
-    paused = bool((state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "done")
-    if holder == "here" or (resuming and entry.get("keepalived_held")):
-        return _upgrade_holder(plan, lock, lock_sha, root, db_change, theirs, paused, resuming)
+    if holder == "here":
+        return _upgrade_holder(plan, lock, lock_sha, root, db_change, theirs, entry)
     if holder != "peer":
         raise OnsiteError("upgrade-no-holder", {"vip": site.cluster.vip}, exit_code=REFUSED)
-    return _upgrade_standby(plan, lock, lock_sha, root, db_change, resuming)
+    return _upgrade_standby(plan, lock, lock_sha, root, db_change, theirs, entry)
 
 
-def _upgrade_standby(plan, lock, lock_sha, root, db_change, resuming):
-    site, local = plan.site, plan.local
-    if not resuming:
-        check_health(site, local, paused=bool(db_change))
-        if db_change and _peer_channel_running(local):
-            raise OnsiteError("upgrade-pause-first", {"peer": local.peer.name, "name": local.me.name},
-                              exit_code=PEER_NOT_READY)
-    say(messages.text("upgrade-standby", name=local.me.name, peer=local.peer.name))
-    upgrade_here(one_way(plan) if db_change else plan, lock, lock_sha, root, db_change)
-    check_health(site, local, paused=bool(db_change))
+def _already_done(plan, lock, lock_sha, theirs):
+    """This node runs the bundle: make sure it is published and standing by, then say what is left."""
+    local = plan.local
+    if not services.is_active(node.KEEPALIVED):
+        services.start(node.KEEPALIVED)
+    logins = db_status.logins()
+    try:
+        mine = nodefacts.read(logins.local, local.me.name) if logins is not None else None
+    except DbError:
+        mine = None
+    if mine is not None and mine.get("lock_digest") != lock_sha:
+        _record_lock(plan.site, local, lock_sha, lock)      # a run that ended before publishing
+    if theirs == lock_sha:
+        check_health(plan.site, local)
+        say(messages.text("upgrade-pair-done", name=local.me.name, peer=local.peer.name))
+        return 0
     say(messages.text("upgrade-here-done", name=local.me.name))
     say(messages.text("upgrade-next", peer=local.peer.name, address=local.peer.address))
+    return 0
+
+
+def _upgrade_standby(plan, lock, lock_sha, root, db_change, theirs, entry):
+    site, local = plan.site, plan.local
+    peer_newer = theirs == lock_sha       # the peer already runs the new bundle (e.g. after a failover)
+    # while the peer is older, its channel from here must be paused before this server is newer
+    one_way_now = bool(db_change) and not peer_newer
+    if entry is None:
+        check_health(site, local, paused=bool(db_change))
+        if one_way_now and _peer_channel_running(local):
+            raise OnsiteError("upgrade-pause-first", {"peer": local.peer.name, "name": local.me.name},
+                              exit_code=PEER_NOT_READY)
+        entry = _begin(lock, lock_sha, root, db_change, held=False)
+    say(messages.text("upgrade-standby", name=local.me.name, peer=local.peer.name))
+    upgrade_here(one_way(plan) if one_way_now else plan, lock, lock_sha, root, entry,
+                 resume=peer_newer and _paused_here(), paused_rows=one_way_now)
+    say(messages.text("upgrade-here-done", name=local.me.name))
+    if not peer_newer:
+        say(messages.text("upgrade-next", peer=local.peer.name, address=local.peer.address))
+    else:
+        say(messages.text("upgrade-pair-done", name=local.me.name, peer=local.peer.name))
     return 0
 
 
@@ -261,9 +310,10 @@ def _peer_channel_running(local):
     return row.get(logins.facts.col_io_running) == "Yes" or row.get(logins.facts.col_sql_running) == "Yes"
 
 
-def _upgrade_holder(plan, lock, lock_sha, root, db_change, theirs, paused, resuming):
+def _upgrade_holder(plan, lock, lock_sha, root, db_change, theirs, entry):
     site, local = plan.site, plan.local
-    if theirs != lock_sha and not resuming:
+    paused = _paused_here()
+    if entry is None and theirs != lock_sha:
         if db_change and not paused:
             check_health(site, local)
             state.mark(PAUSE, "started")
@@ -274,20 +324,17 @@ def _upgrade_holder(plan, lock, lock_sha, root, db_change, theirs, paused, resum
             return 0
         raise OnsiteError("upgrade-standby-first", {"peer": local.peer.name, "address": local.peer.address,
                                                     "name": local.me.name}, exit_code=PEER_NOT_READY)
-    if not resuming:
+    if entry is None:
         check_health(site, local, paused=paused)
+        entry = _begin(lock, lock_sha, root, db_change, held=True)   # journalled before the VIP moves
+    if addresses.holds(site.cluster.vip) and services.is_active(node.KEEPALIVED):
         say(messages.text("upgrade-handover", name=local.me.name, peer=local.peer.name))
-        outage, _released, _mac = drill.fail_over(site, local, 30)
+        outage, _released, mac = drill.fail_over(site, local, 30)
         if outage is None:
             drill.restore(local, 30)
+            node.set_phase(entry, "packages", status="rolled-back")
             raise OnsiteError("drill-no-takeover", {"peer": local.peer.name, "seconds": 30})
-        say(messages.text("drill-outage", seconds=outage, peer=local.peer.name, mac=_mac))
-    try:
-        upgrade_here(plan, lock, lock_sha, root, db_change, held=True, resume=paused)
-    finally:
-        if not services.is_active(node.KEEPALIVED):
-            services.start(node.KEEPALIVED)      # never leave this node without keepalived
-    drill.restore(local, 30)
-    check_health(site, local)
+        say(messages.text("drill-outage", seconds=outage, peer=local.peer.name, mac=mac))
+    upgrade_here(plan, lock, lock_sha, root, entry, resume=paused)
     say(messages.text("upgrade-pair-done", name=local.me.name, peer=local.peer.name))
     return 0

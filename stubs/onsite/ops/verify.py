@@ -13,7 +13,7 @@ is missing. ``run_checks(site, local, ...)`` is the entry point for install.
 
 import time
 
-from onsite.core import checks, messages
+from onsite.core import checks, messages, payload, state
 from onsite.core.checks import FAIL, PASS, WARN, result
 from onsite.core.errors import OnsiteError
 from onsite.db import canary as db_canary
@@ -148,7 +148,8 @@ def check_pair_agrees(site, local, logins):
                       messages.hint("vf-pair-unknown", peer=local.peer.name), "peer")
     mine = handshake.installed_facts(site, local)
     lines = handshake.compare(mine, theirs, True, local)
-    if lines and not handshake.compare(dict(mine, lock_digest=theirs.get("lock_digest")), theirs, True, local):
+    if lines and _upgrade_between(mine.get("lock_digest"), theirs.get("lock_digest")) \
+            and not handshake.compare(dict(mine, lock_digest=theirs.get("lock_digest")), theirs, True, local):
         # only the bundles differ: a rolling upgrade is half done (upgrade finishes it)
         return result("pair-agrees", WARN, messages.text("vf-pair-upgrading", peer=local.peer.name,
                                                          mine=pair_facts.short(mine.get("lock_digest")),
@@ -161,6 +162,23 @@ def check_pair_agrees(site, local, logins):
     return result("pair-agrees", PASS, messages.text("vf-pair-ok", peer=local.peer.name,
                                                      site=pair_facts.short(theirs.get("site_digest")),
                                                      bundle=pair_facts.short(theirs.get("lock_digest"))))
+
+
+def _upgrade_between(mine, theirs):
+    """True when the two bundles are the two ends of one update: the update bundle this runs
+    from, or the upgrade this node's journal records (any other difference is a real one)."""
+    ends = {mine, theirs}
+    lock = None
+    try:
+        lock = payload.load_lock()
+    except OnsiteError:
+        pass
+    update = (lock or {}).get("update") or {}
+    if ends == {pair_facts.lock_digest(), (update.get("from") or {}).get("lock_sha256")}:
+        return True
+    journal = state.load()
+    entry = journal.get("upgrade") or {}
+    return entry.get("to_lock") in ends and (journal.get("installed_lock") or {}).get("sha256") in ends
 
 
 def _writable(conn):

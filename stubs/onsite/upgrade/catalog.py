@@ -97,8 +97,10 @@ MESSAGES = {
                              "zh_CN": ("正在恢复之前的软件包, 配置和应用版本", "")},
     "upgrade-restored": {"en": ("restored {path}", ""), "zh_CN": ("已恢复 {path}", "")},
     "upgrade-rollback-failed": {
-        "en": ("the way back failed; see {log}", "run collect and send the archive to the build team; the peer serves"),
-        "zh_CN": ("回退失败; 详见 {log}", "请运行 collect 并把归档发给构建团队; 对端仍在提供服务"),
+        "en": ("the way back failed; see {log}", "run upgrade again to finish the way back (keepalived stays stopped "
+               "here until then; the peer serves), or run collect and send the archive to the build team"),
+        "zh_CN": ("回退失败; 详见 {log}", "请再次运行 upgrade 完成回退 (在此之前本机 keepalived 保持停止; 由对端提供服务), "
+                  "或运行 collect 并把归档发给构建团队"),
     },
     "upgrade-rolled-back": {
         "en": ("the upgrade of {name} failed and {name} was rolled back to its previous bundle; {peer} serves",
@@ -118,6 +120,24 @@ MESSAGES = {
         "en": ("upgrade to lock {digest}: {status} (step {phase})",
                "run upgrade again with the same update bundle: it resumes or is done"),
         "zh_CN": ("升级到锁文件 {digest}: {status} (步骤 {phase})", "请用同一更新包再次运行 upgrade: 它会继续或已完成"),
+    },
+    "upgrade-downgrade-refused": {
+        "en": ("refused: {count} package(s) here are newer than this bundle's and the update does not list them as "
+               "downgrades; nothing was changed",
+               "use the newer bundle; an intended downgrade is built with ha-bundle build --update-from --allow-downgrade"),
+        "zh_CN": ("已拒绝: 本机有 {count} 个软件包比本安装包的版本新, 而更新包未将其列为降级; 未做任何更改",
+                  "请使用较新的安装包; 有意的降级需用 ha-bundle build --update-from --allow-downgrade 构建"),
+    },
+    "upgrade-db-stays": {
+        "en": ("{package} stays at {version}: the database server already started on it, and its data files may "
+               "not suit the older build", ""),
+        "zh_CN": ("{package} 保持 {version}: 数据库服务器已用该版本启动, 其数据文件可能不再适用于旧版本", ""),
+    },
+    "payload-rpm-name-unsafe": {
+        "en": ("the bundle's lock names {count} RPM file(s) outside rpms/ or with unusual characters; nothing was changed",
+               "the file was altered: get the .run again from the build team and check its sha256"),
+        "zh_CN": ("安装包的锁文件中有 {count} 个 RPM 文件名不在 rpms/ 下或含有异常字符; 未做任何更改",
+                  "文件已被改动: 请向构建团队重新获取 .run 并核对 sha256"),
     },
     "install-is-update": {
         "en": ("this is an update bundle (for hosts installed from lock {wants}), not a full installer",

@@ -1,26 +1,30 @@
-"""Upgrade this node, or put it back: packages, configuration, services (one node only).
+"""Upgrade this node, or put it back: packages, services, configuration (one node only).
 
 Journalled as ``upgrade`` in state.json before anything changes: the lock it goes to, the
-kept RPMs of the builds it replaces, the packages it adds, the app release it leaves, and
-where the journal's lists of backups and created files stood. A run killed at any point is
-finished by running upgrade again (every step is idempotent); a failed step rolls back:
-``rpm -U --oldpackage`` of the kept RPMs, ``rpm -e`` of the added packages, the configuration
-files written since the mark restored from their backups (files created since then removed),
-the app switched back to its previous release, the services restarted.
+packages it plans to change, the kept RPMs of the builds it replaces, the packages it adds, the
+app release it leaves, and where the journal's lists of backups and created files stood. A run
+killed at any point is finished by running upgrade again (every step is idempotent; a resumed
+run whose packages are not all in place goes back to the packages step). A failed step rolls
+back, journalled as its own phase so a rollback cut short is finished by the next run, never
+mistaken for progress: ``rpm -U --oldpackage --replacepkgs`` of the kept RPMs, ``rpm -e`` of
+the packages the update added, the configuration files written since the mark restored from
+their backups (files created since then removed), the app switched back to its previous
+release, keepalived started again. A database server that already started on its new version
+is not taken back (its data files may no longer suit the older one): its packages stay new.
 """
 
 import os
 import shutil
 
 from onsite.core import messages, payload, state
-from onsite.core.errors import FAILED, OnsiteError
-from onsite.core.logfile import Log
+from onsite.core.errors import BAD_INPUT, FAILED, OnsiteError
 from onsite.core.tty import say
 from onsite.host import rpmdb, services
 from onsite.upgrade import base
 
 KEEPALIVED = "keepalived"
 RESTARTS = {"keepalived": KEEPALIVED}     # package name -> service (the database: from the db step)
+UNFINISHED = ("started", "failed", "rollback-failed")
 
 
 def journal_entry():
@@ -33,19 +37,35 @@ def save_entry(entry):
     state.save(journal)
 
 
-def begin(lock_sha, lock, have, pkgs, app_from, db_change):
-    """The journal entry for an upgrade to lock_sha (kept if one to the same lock is under way)."""
+def unfinished(lock_sha):
+    """The journal entry of an upgrade to lock_sha that has not ended (None otherwise)."""
     entry = journal_entry()
-    if entry.get("to_lock") == lock_sha and entry.get("status") in ("started", "failed"):
+    if entry.get("to_lock") == lock_sha and entry.get("status") in UNFINISHED:
         return entry
+    return None
+
+
+def begin(lock_sha, lock, have, app_from, db_change, held):
+    """The journal entry for an upgrade to lock_sha: the unfinished one, else a new one. Raises
+    (nothing changed) when a planned change could not be undone or is a downgrade not asked for."""
+    entry = unfinished(lock_sha)
+    if entry is not None:
+        return entry
+    pkgs = base.todo(lock, have)
+    allowed, refused = base.downgrades(lock, pkgs, have)
+    if refused:
+        raise OnsiteError("upgrade-downgrade-refused", {"count": len(refused)}, context=refused[:10],
+                          exit_code=BAD_INPUT)
     replaced, added, missing = base.way_back(lock, pkgs, have)
     if missing:
         raise OnsiteError("upgrade-no-way-back", {"count": len(missing), "dir": base.KEEP_DIR},
                           context=missing[:10], exit_code=FAILED)
     journal = state.load()
     entry = {"to_lock": lock_sha, "from_lock": (journal.get("installed_lock") or {}).get("sha256"),
-             "status": "started", "phase": "packages", "replaced": replaced, "added": added,
-             "app_from": app_from, "db_change": list(db_change) if db_change else None,
+             "status": "started", "phase": "packages", "planned": [payload.nevra(p) for p in pkgs],
+             "downgrades": allowed, "replaced": replaced, "added": added, "app_from": app_from,
+             "db_change": list(db_change) if db_change else None, "db_started_new": False,
+             "keepalived_held": bool(held),
              "backups_mark": len(journal.get("backups") or []), "created_mark": len(journal.get("created") or [])}
     save_entry(entry)
     return entry
@@ -56,18 +76,17 @@ def set_phase(entry, phase, **extra):
     save_entry(entry)
 
 
-def install_packages(lock, root, log):
-    """rpm -U --test, then rpm -U (--oldpackage for an allowed downgrade) of what is still to do;
-    the new RPMs are kept for the next way back. Returns the NEVRAs installed."""
-    have = rpmdb.installed(root)
-    pkgs = base.todo(lock, have)
+def install_packages(entry, lock, root, log):
+    """rpm -U --test, then rpm -U of what is still to do (--oldpackage only for the downgrades the
+    update lists); the new RPMs are kept for the next way back."""
+    pkgs = base.todo(lock, rpmdb.installed(root))
     if not pkgs:
-        return []
+        return
     files = [os.path.join(payload.payload_dir(), p["filename"]) for p in pkgs]
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:
         raise OnsiteError("payload-rpm-missing", {"count": len(missing)}, context=missing[:10])
-    flags = ["-U", "--oldpackage"]
+    flags = ["-U", "--oldpackage"] if entry.get("downgrades") else ["-U"]
     code, output = rpmdb.run(flags + ["--test"] + files, root, log)
     if code != 0:
         raise OnsiteError("upgrade-rpm-test", {"log": log.path}, context=rpmdb.explain(output)[:10],
@@ -81,7 +100,6 @@ def install_packages(lock, root, log):
         raise OnsiteError("install-missing-after", {"count": len(still), "log": log.path},
                           context=[payload.nevra(p) for p in still[:10]])
     base.keep(files)
-    return [payload.nevra(p) for p in pkgs]
 
 
 def services_for(nevras, db_service):
@@ -135,38 +153,64 @@ def _restore_files(entry):
     return done
 
 
+def _kept_database(entry):
+    """The database server's family stays on its new build once that server has started."""
+    change = entry.get("db_change")
+    if not change or not entry.get("db_started_new"):
+        return lambda name: False
+    return lambda name: base.in_db_family(change[0], name)
+
+
+def _undo_packages(entry, root, log):
+    stays = _kept_database(entry)
+    replaced = [p for p in entry.get("replaced") or [] if not stays(os.path.basename(p))]
+    if replaced:
+        code, output = rpmdb.run(["-U", "--oldpackage", "--replacepkgs"] + replaced, root, log)
+        if code != 0:
+            raise OnsiteError("upgrade-rollback-failed", {"log": log.path}, context=rpmdb.explain(output)[:10])
+    have = rpmdb.installed(root)
+    erase = ["{}-{}.{}".format(a["name"], base.evr_text(a["evr"]), a["arch"]) for a in entry.get("added") or []
+             if not stays(a["name"]) and base.has_exactly(have, a["name"], a["arch"], tuple(a["evr"]))]
+    if erase:
+        code, output = rpmdb.run(["-e", "--nodeps"] + erase, root, log)
+        if code != 0:
+            raise OnsiteError("upgrade-rollback-failed", {"log": log.path}, context=rpmdb.explain(output)[:10])
+    if entry.get("db_started_new"):
+        say("  " + messages.text("upgrade-db-stays", package=entry["db_change"][0], version=entry["db_change"][2]))
+
+
 def roll_back(entry, root, app, db_service):
-    """Put this node back on the builds and configuration it had (see the module docstring)."""
+    """Put this node back on the builds and configuration it had (see the module docstring).
+    Journalled first: a rollback cut short is finished by the next run."""
+    from onsite.core.logfile import Log
+
+    set_phase(entry, "rolling-back", status="started")
     say(messages.text("upgrade-rolling-back"))
     log = Log(root, "upgrade-rollback")
     try:
-        if entry.get("replaced"):
-            code, output = rpmdb.run(["-U", "--oldpackage", "--replacepkgs"] + entry["replaced"], root, log)
-            if code != 0:
-                raise OnsiteError("upgrade-rollback-failed", {"log": log.path}, context=rpmdb.explain(output)[:10])
-        have = rpmdb.installed(root)
-        added = [n for n in entry.get("added") or [] if any(n.startswith(name + "-") for name, _a in have)]
-        if added:
-            code, output = rpmdb.run(["-e", "--nodeps"] + added, root, log)
-            if code != 0:
-                raise OnsiteError("upgrade-rollback-failed", {"log": log.path}, context=rpmdb.explain(output)[:10])
+        _undo_packages(entry, root, log)
+        restored = _restore_files(entry)
+        for path in restored:
+            say("  " + messages.text("upgrade-restored", path=path))
+        services.daemon_reload()
+        if app is not None and entry.get("app_from"):
+            from onsite.app import release
+            if release.current_version(app["prefix"]) != entry["app_from"]:
+                release.switch(app["prefix"], entry["app_from"])
+            services.restart(app["name"])
+        restart([KEEPALIVED])
+        if db_service and any("my.cnf" in p for p in restored):
+            restart([db_service])
+            align_database_role()
+        if not services.is_active(KEEPALIVED):
+            services.start(KEEPALIVED)      # this node is back as it was: it may stand by again
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        set_phase(entry, "rolling-back", status="rollback-failed")
+        if isinstance(exc, OnsiteError) and exc.reference == "upgrade-rollback-failed":
+            raise
+        raise OnsiteError("upgrade-rollback-failed", {"log": log.path}, context=[str(exc)[:200]])
     finally:
         log.close()
-    restored = _restore_files(entry)
-    for path in restored:
-        say("  " + messages.text("upgrade-restored", path=path))
-    services.daemon_reload()
-    if app is not None and entry.get("app_from"):
-        from onsite.app import release
-        if release.current_version(app["prefix"]) != entry["app_from"]:
-            release.switch(app["prefix"], entry["app_from"])
-        services.restart(app["name"])
-    again = [KEEPALIVED]
-    if db_service and (entry.get("db_change") or any("my.cnf" in p for p in restored)):
-        again.append(db_service)
-    restart(again)
-    if not services.is_active(KEEPALIVED):
-        services.start(KEEPALIVED)
-    if db_service in again:
-        align_database_role()
     set_phase(entry, "rolled-back", status="rolled-back")
