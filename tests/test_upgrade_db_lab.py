@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
+from tests.ops_helpers import VIP
 from tests.upgrade_helpers import (Poller, holder_and_standby, install_pair, journal, rpm_q, update_from_current,
                                    upgrade)
 
@@ -60,7 +61,14 @@ def test_a_minor_database_upgrade_pauses_the_newer_to_older_channel(lab, pair):
         assert res.returncode == 0, res.stdout + res.stderr
         assert rpm_q(pair, standby, "mysql-community-server").startswith("mysql-community-server-5.7.45")
         assert not replica_running(lab, h)
-        # the holder: VIP to the standby, upgrade, channel back on
+        # the holder: VIP to the standby, upgrade, channel back on; its verify fails on purpose:
+        # it rolls back, but its database server already started on 5.7.45 and stays there
+        res = upgrade(lab, pair, h, run, env={"HA_UPGRADE_FAIL_AT": "verify"})
+        assert res.returncode == 15, res.stdout + res.stderr
+        assert "mysql-community-server stays at 5.7.45" in res.stdout, res.stdout
+        assert rpm_q(pair, h, "mysql-community-server").startswith("mysql-community-server-5.7.45")
+        assert lab.wait_single_holder(VIP.split("/")[0], timeout=30) == standby
+        # the old holder is the standby now and the peer already runs the bundle: no deadlock
         res = upgrade(lab, pair, h, run)
         assert res.returncode == 0, res.stdout + res.stderr
         assert rpm_q(pair, h, "mysql-community-server").startswith("mysql-community-server-5.7.45")

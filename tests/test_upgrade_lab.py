@@ -140,3 +140,28 @@ def test_an_upgrade_killed_mid_way_finishes_on_the_next_run(lab, pair):
     res = upgrade(lab, pair, h, run)
     assert res.returncode == 0, res.stdout + res.stderr
     assert app_release(lab, h) == "1.4.0"
+
+
+def test_a_rollback_cut_short_is_finished_by_the_next_run(lab, pair):
+    h, standby = holder_and_standby(lab)
+    old_app, old_libnl = app_release(lab, h), rpm_q(pair, h, "libnl3")
+    run = update_from_current(lab, pair, "1.6.0")
+    res = upgrade(lab, pair, standby, run)
+    assert res.returncode == 0, res.stdout + res.stderr
+    # the holder's upgrade fails, and so does its way back (after the packages went back)
+    res = upgrade(lab, pair, h, run, env={"HA_UPGRADE_FAIL_AT": "verify,rollback"})
+    assert res.returncode != 0 and "the way back failed" in res.stdout + res.stderr, res.stdout + res.stderr
+    entry = journal(lab, h)["upgrade"]
+    assert (entry["status"], entry["phase"]) == ("rollback-failed", "rolling-back"), entry
+    assert lab.wait_single_holder(VIP.split("/")[0], timeout=30) == standby      # the peer serves
+    assert lab.http_get("http://%s:8081/" % VIP.split("/")[0])[0] == 200
+    # the next run finishes the way back (never goes forward from there)
+    res = upgrade(lab, pair, h, run)
+    assert res.returncode == 15 and "rolled back" in res.stdout + res.stderr, res.stdout + res.stderr
+    assert rpm_q(pair, h, "libnl3") == old_libnl and app_release(lab, h) == old_app
+    assert journal(lab, h)["upgrade"]["status"] == "rolled-back"
+    assert lab.run(h, ["systemctl", "is-active", "keepalived"], check=False).stdout.strip() == "active"
+    # and the one after that upgrades it (the VIP is on the upgraded peer now: standby path)
+    res = upgrade(lab, pair, h, run)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert app_release(lab, h) == "1.6.0"

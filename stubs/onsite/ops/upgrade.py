@@ -138,7 +138,7 @@ def _paused_here():
 def _verify_node(plan, entry, paused_rows):
     """This node's part of the pair works again: keepalived back (after a hand-over: as the
     standby), then verify's checks; any failure here rolls the node back."""
-    if os.environ.get("HA_UPGRADE_FAIL_AT") == "verify":      # drills of the way back (tests, bench)
+    if node.forced("verify"):                                 # drills of the way back (tests, bench)
         raise OnsiteError("upgrade-forced-failure", exit_code=FAILED)
     if entry.get("keepalived_held"):
         drill.restore(plan.local, 30)

@@ -23,8 +23,16 @@ from onsite.host import rpmdb, services
 from onsite.upgrade import base
 
 KEEPALIVED = "keepalived"
+FAIL_AT = "HA_UPGRADE_FAIL_AT"          # drills of the way back: "verify", "rollback" (comma-separated)
 RESTARTS = {"keepalived": KEEPALIVED}     # package name -> service (the database: from the db step)
 UNFINISHED = ("started", "failed", "rollback-failed")
+
+
+def forced(where):
+    """True when HA_UPGRADE_FAIL_AT names this place (tests and bench drill the way back);
+    a forced rollback failure happens once: the next run finishes the way back."""
+    places = [p.strip() for p in os.environ.get(FAIL_AT, "").split(",") if p.strip()]
+    return where in places
 
 
 def journal_entry():
@@ -189,6 +197,8 @@ def roll_back(entry, root, app, db_service):
     log = Log(root, "upgrade-rollback")
     try:
         _undo_packages(entry, root, log)
+        if forced("rollback"):
+            raise OnsiteError("upgrade-forced-failure", exit_code=FAILED)
         restored = _restore_files(entry)
         for path in restored:
             say("  " + messages.text("upgrade-restored", path=path))
