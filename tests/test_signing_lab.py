@@ -110,3 +110,23 @@ def test_the_emergency_override_warns_and_is_journalled(lab, signed_pair, tmp_pa
     assert overrides and overrides[-1]["run"] == "ha-installer-demo.run", overrides
     # the override trusts nothing new
     assert lab.run("ha2", ["ls", TRUST_DIR]).stdout.split() == [signed_pair["fpr"] + ".asc"]
+
+
+def test_update_bundles_must_be_signed_by_the_trusted_key_too(lab, signed_pair, tmp_path):
+    from tests.ops_helpers import VIP, build_update_run, write_next_manifest
+
+    home = str(signed_pair["base"] / "builder-home")
+    manifest = write_next_manifest(tmp_path / "next", "1.0.9")
+    signed = build_update_run(tmp_path / "signed", manifest, signed_pair["run"],
+                              ["--sign", signed_pair["fpr"], "--gpg-homedir", home])
+    unsigned = build_update_run(tmp_path / "unsigned", manifest, signed_pair["run"])
+    holder = lab.wait_single_holder(VIP.split("/")[0], timeout=30)
+    before = (config_hashes(lab, holder), lab.read(holder, "/var/lib/ha-installer/state.json"))
+    res = run_copy(lab, signed_pair, holder, unsigned, [], "upgrade", "--site", signed_pair["site"], with_sig=False)
+    assert res.returncode == 3 and "no signature" in res.stderr, res.stdout + res.stderr
+    # the signed one passes the header; upgrade then asks for the standby first (nothing changed)
+    res = run_copy(lab, signed_pair, holder, signed, [], "upgrade", "--site", signed_pair["site"],
+                   "--rpm-root", str(signed_pair["roots"][holder]))
+    assert "Signature OK: made by key %s" % signed_pair["fpr"] in res.stderr, res.stderr
+    assert res.returncode == 13 and "is upgraded first" in res.stdout + res.stderr, res.stdout + res.stderr
+    assert (config_hashes(lab, holder), lab.read(holder, "/var/lib/ha-installer/state.json")) == before
