@@ -30,7 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.lab import Lab  # noqa: E402
 from tests.ops_helpers import VIP  # noqa: E402
-from tests.upgrade_helpers import holder_and_standby, install_pair, update_from_current, upgrade  # noqa: E402
+from tests.upgrade_helpers import (  # noqa: E402
+    holder_and_standby, install_pair, outages, update_from_current, upgrade)
 
 CLIENT = r"""
 import socket, sys, time
@@ -73,23 +74,14 @@ def pct(values, p):
 
 
 def gaps(lines, start, end):
-    """Every stretch without a good answer in [start, end]: (seconds) from the last good answer
-    before it to the first good one after it."""
-    out, last_ok, failing = [], None, False
+    """The client's outages (tests/upgrade_helpers.outages) among its lines in [start, end]."""
+    samples = []
     for line in lines:
         parts = line.split()
-        t, ok = float(parts[0]), parts[2] in ("200", "201")
-        if t < start or t > end:
-            continue
-        if ok:
-            if failing and last_ok is not None:
-                out.append(t - last_ok)
-            last_ok, failing = t, False
-        else:
-            failing = True
-    if failing:
-        out.append(float("inf"))
-    return out
+        t = float(parts[0])
+        if start <= t <= end:
+            samples.append((t, parts[2] in ("200", "201")))
+    return outages(samples)
 
 
 def must(res, what):

@@ -24,19 +24,24 @@ CONFIG_DIRS = ("/etc/keepalived", "/etc/my.cnf.d", "/etc/mysql", "/etc/firewalld
                "/etc/nftables")
 
 
-def build_demo_run(out: Path, extra=()) -> Path:
-    """`ha-bundle build manifests/demo.toml --out OUT [EXTRA...]` from this tree; the .run path."""
+def _build(manifest: Path, out: Path, args, run_name: str) -> Path:
+    """`ha-bundle build MANIFEST --out OUT ARGS...` from this tree (fixture repos first); OUT/RUN_NAME."""
     from tests.runfile_helpers import build_fixture_repos
 
     build_fixture_repos()
     proc = subprocess.run([sys.executable, "-c", "from builder.cli import main; main()", "build",
-                           str(REPO_ROOT / "manifests" / "demo.toml"), "--out", str(out)] + list(extra),
+                           str(manifest), "--out", str(out)] + [str(a) for a in args],
                           cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True)
     assert proc.returncode == 0, proc.stdout
-    run = out / "ha-installer-demo.run"
+    run = out / run_name
     assert run.exists(), proc.stdout
     return run
+
+
+def build_demo_run(out: Path, extra=()) -> Path:
+    """`ha-bundle build manifests/demo.toml --out OUT [EXTRA...]` from this tree; the .run path."""
+    return _build(REPO_ROOT / "manifests" / "demo.toml", out, list(extra), "ha-installer-demo.run")
 
 
 def baseline_root(path: Path, cache: Path) -> Path:
@@ -149,11 +154,4 @@ def write_next_manifest(directory: Path, app_version: str = "1.0.1", broken_app:
 
 def build_update_run(out: Path, manifest: Path, old: Path, extra=()) -> Path:
     """`ha-bundle build MANIFEST --update-from OLD --out OUT`; the update .run's path."""
-    proc = subprocess.run([sys.executable, "-c", "from builder.cli import main; main()", "build", str(manifest),
-                           "--out", str(out), "--update-from", str(old)] + list(extra),
-                          cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
-    assert proc.returncode == 0, proc.stdout
-    run = out / "ha-installer-demo-update.run"
-    assert run.exists(), proc.stdout
-    return run
+    return _build(manifest, out, ["--update-from", old] + list(extra), "ha-installer-demo-update.run")

@@ -81,6 +81,22 @@ def journal(lab, node: str) -> dict:
     return json.loads(lab.read(node, STATE))
 
 
+def outages(samples) -> list[float]:
+    """Every stretch without a good answer in [(time, ok)]: seconds from the last good answer
+    before it to the first good one after it (inf when it never came back)."""
+    out, last_ok, failing = [], None, False
+    for t, ok in samples:
+        if ok:
+            if failing and last_ok is not None:
+                out.append(t - last_ok)
+            last_ok, failing = t, False
+        else:
+            failing = True
+    if failing:
+        out.append(float("inf"))
+    return out
+
+
 class Poller:
     """The client asks the app through the VIP every `every` s: reads (GET /) or acknowledged
     writes (PUT /files/<n>, each recorded when answered 201). Outages are the gaps between
@@ -122,17 +138,7 @@ class Poller:
         self.thread.join(10)
 
     def outages(self) -> list[float]:
-        out, last_ok, failing = [], None, False
-        for t, ok in self.samples:
-            if ok:
-                if failing and last_ok is not None:
-                    out.append(t - last_ok)
-                last_ok, failing = t, False
-            else:
-                failing = True
-        if failing:
-            out.append(float("inf"))
-        return out
+        return outages(self.samples)
 
     def longest_outage(self) -> float:
         return max(self.outages() or [0.0])
