@@ -31,7 +31,8 @@ def replica_running(lab, node):
 
 
 def test_a_major_database_upgrade_is_refused_on_either_node(lab, pair):
-    run = update_from_current(lab, pair, "2.0.0", repos=("mysql80-community",))
+    # every fixture repo: the newest of each package, whatever an earlier test left installed
+    run = update_from_current(lab, pair, "2.0.0", repos=("updates-next", "mysql57-next", "mysql80-community"))
     for node in ("ha1", "ha2"):
         before = journal(lab, node)
         server = rpm_q(pair, node, "mysql-community-server")
