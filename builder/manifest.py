@@ -44,6 +44,7 @@ class Target:
     basearch: str
     os_ids: tuple[str, ...]
     os_major: str
+    os_versions: tuple[str, ...] = ()   # VERSION_ID patterns accepted onsite (instead of the major)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class Manifest:
 # key -> (type, required) per table; extend here, never repurpose
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "target": {"name": (str, True), "releasever": (str, True), "basearch": (str, True),
-               "os_ids": (list, True), "os_major": (str, True)},
+               "os_ids": (list, True), "os_major": (str, True), "os_versions": (list, False)},
     "repo": {"id": (str, True), "baseurl": (str, True), "gpgkey": (str, False),
              "module_hotfixes": (bool, False)},
     "baseline": {"packages": (list, False), "rpm_qa": (str, False), "repos": (list, False)},
@@ -239,7 +240,8 @@ def load(path: Path | str) -> Manifest:
         raise check.fail("target.os_major", "a whole number as a string, e.g. \"7\"", "target", t["os_major"])
     target = Target(t["name"], t["releasever"], t["basearch"],
                     tuple(s.lower() for s in check.strings("target.os_ids", t["os_ids"], "target", False)),
-                    t["os_major"])
+                    t["os_major"],
+                    tuple(check.strings("target.os_versions", t.get("os_versions") or [], "target", True)))
 
     if not isinstance(data["repo"], list) or not data["repo"]:
         raise check.fail("repo", "one or more [[repo]] tables", "repo", data["repo"])

@@ -18,6 +18,7 @@ from builder.repos import local_path
 
 # values that end up in the .run header (single-quoted there, but also shown in messages)
 _HEADER_SAFE = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
+_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9._+*-]{1,64}$")
 MAX_TARGET_NAME = 64
 
 
@@ -38,6 +39,10 @@ def check_manifest(m: Manifest) -> None:
         for value in values:
             if not _HEADER_SAFE.match(value):
                 raise _manifest_error(m, key, "letters, digits, '.', '_', '+' or '-' (1-64 characters)", value)
+    for value in t.os_versions:        # VERSION_ID patterns: '*' is a wildcard
+        if not _VERSION_PATTERN.match(value):
+            raise _manifest_error(m, "target.os_versions", "letters, digits, '.', '_', '+', '-' or '*' (1-64 "
+                                  "characters)", value)
     keys = [(f"repo {r.id} gpgkey", m.substitute(r.gpgkey)) for r in m.repos if r.gpgkey]
     if m.install.local_rpms_gpgkey:
         keys.append(("install.local_rpms_gpgkey", m.install.local_rpms_gpgkey))
