@@ -57,6 +57,9 @@ KNOWN_CONFLICTS = (
     KnownConflict(("8",), "mysql-community-server", "mysql-server", "",
                   "el8's mysql module must be disabled ([modules] disable = [\"mysql\"])"),
 )
+# the distribution a build was made for, from its release: 317.el7 -> el7, 1.module_el8.6.0+... -> el8,
+# 2.oe2203sp3 -> oe2203, 5.ky10 -> ky10, 1.an8 -> an8
+_DIST_TAG_RE = re.compile(r"(?:^|\.)(?:module_)?([a-z]{2,}\d+)")
 _SONAME_RE = re.compile(r"^(libc\.so\.6|libcrypto\.so\.[0-9.]+|libssl\.so\.[0-9.]+)\(([^)]*)\)")
 
 
@@ -116,7 +119,34 @@ def check(manifest: Manifest, res: Resolution, proof: Proof | None = None) -> Re
             report.add("conflict", f"{kc.when_carried} vs {kc.customer_has}", "WARN", kc.detail)
     for nevra in res.baseline_removals:
         report.add("replaces", nevra, "WARN", "this package of the target's base install will be replaced")
+    _origin(report, res, proof)
     return report
+
+
+def dist_tag(release: str) -> str | None:
+    match = _DIST_TAG_RE.search(release)
+    return match.group(1) if match else None
+
+
+def _origin(report: Report, res: Resolution, proof: Proof | None) -> None:
+    """A carried package built for another distribution than the target's own (its release tag,
+    e.g. .el8 on an openEuler target) is named, with whether the target's own packages meet
+    its requires (the closure proof)."""
+    tags: dict[str, int] = {}
+    for nevra in res.baseline:
+        tag = dist_tag(nevra.rsplit("-", 1)[-1].rsplit(".", 1)[0])
+        if tag:
+            tags[tag] = tags.get(tag, 0) + 1
+    if not tags:
+        return
+    own = max(sorted(tags), key=lambda t: tags[t])
+    met = "met" if proof is None or proof.passed else "NOT met (see the closure row)"
+    for p in res.packages:
+        tag = dist_tag(p.release)
+        if tag and tag != own:
+            report.add("origin", p.nevra, "WARN" if proof is None or proof.passed else "FAIL",
+                       f"built for {tag}, the target's own packages are {own}; its requires are {met} by the "
+                       "target's baseline and the bundle: test it on this OS")
 
 
 def check_rpm_files(manifest: Manifest, files: list[Path]) -> Report:
