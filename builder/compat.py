@@ -17,23 +17,37 @@ import rpmfile
 from builder.manifest import Manifest
 from builder.packages import Proof, Resolution
 
-# rpmlib() features each target's rpm understands (rpm 4.11.3 on el7, 4.14.3 on el8, 4.16 on el9),
-# from `rpm --showrc`/`rpm -q --querytags` of those releases.
+# rpmlib() features each rpm release understands (rpm 4.11.3 on el7, 4.14.3 on el8 and Anolis 8,
+# 4.15 on Kylin V10, 4.16 on el9, 4.17 on openEuler 22.03, 4.18 on openEuler 24.03), from
+# `rpm --showrc`/`rpm -q --querytags` of those releases (docs/targets.md).
 _COMMON = {"CompressedFileNames", "PayloadFilesHavePrefix", "FileDigests", "PayloadIsBzip2", "PayloadIsXz",
            "PayloadIsLzma", "PartialHardlinkSets", "ScriptletInterpreterArgs", "VersionedDependencies",
            "HeaderLoadSortsTags", "ExplicitPackageProvide", "TildeInVersions", "BuiltinLuaScripts",
            "FileCaps", "ScriptletExpansion", "LargeFiles"}
+_RPM_414 = _COMMON | {"RichDependencies", "PayloadIsZstd", "CaretInVersions"}
+_RPM_416 = _RPM_414 | {"DynamicBuildRequires"}
 RPMLIB_FEATURES: dict[str, set[str]] = {
-    "7": _COMMON,
-    "8": _COMMON | {"RichDependencies", "PayloadIsZstd", "CaretInVersions"},
-    "9": _COMMON | {"RichDependencies", "PayloadIsZstd", "CaretInVersions", "DynamicBuildRequires"},
+    "4.11": _COMMON, "4.14": _RPM_414, "4.15": _RPM_414, "4.16": _RPM_416, "4.17": _RPM_416, "4.18": _RPM_416,
 }
-# payload compressors the target's rpm can unpack
+# payload compressors each rpm release can unpack
 PAYLOAD_COMPRESSORS: dict[str, set[str]] = {
-    "7": {"gzip", "bzip2", "xz", "lzma"},
-    "8": {"gzip", "bzip2", "xz", "lzma", "zstd"},
-    "9": {"gzip", "bzip2", "xz", "lzma", "zstd"},
+    "4.11": {"gzip", "bzip2", "xz", "lzma"},
+    **{v: {"gzip", "bzip2", "xz", "lzma", "zstd"} for v in ("4.14", "4.15", "4.16", "4.17", "4.18")},
 }
+# the rpm release of each target: (os id, os_major) for the non-RHEL systems, else the el major
+TARGET_RPM: dict[tuple[str, str], str] = {
+    ("openeuler", "22"): "4.17", ("openeuler", "24"): "4.18", ("kylin", "10"): "4.15", ("anolis", "8"): "4.14",
+}
+EL_RPM = {"7": "4.11", "8": "4.14", "9": "4.16"}
+
+
+def target_rpm(manifest: Manifest) -> str | None:
+    """The rpm release the target runs (None: not in the tables)."""
+    t = manifest.target
+    for os_id in t.os_ids:
+        if (os_id, t.os_major) in TARGET_RPM:
+            return TARGET_RPM[(os_id, t.os_major)]
+    return EL_RPM.get(t.os_major)
 
 
 @dataclass(frozen=True)
@@ -152,11 +166,12 @@ def _origin(report: Report, res: Resolution, proof: Proof | None) -> None:
 def check_rpm_files(manifest: Manifest, files: list[Path]) -> Report:
     """rpmlib() features and payload compression against the target's rpm, from RPM headers."""
     report = Report()
-    major = manifest.target.os_major
-    features = RPMLIB_FEATURES.get(major)
-    compressors = PAYLOAD_COMPRESSORS.get(major)
+    release = target_rpm(manifest)
+    subject = f"{manifest.target.name} rpm {release}" if release else f"{manifest.target.name} rpm"
+    features = RPMLIB_FEATURES.get(release or "")
+    compressors = PAYLOAD_COMPRESSORS.get(release or "")
     if features is None or compressors is None:
-        report.add("rpmlib", f"el{major}", "WARN", "no rpm feature table for this OS release; not checked")
+        report.add("rpmlib", subject, "WARN", "no rpm feature table for this OS release; not checked")
         return report
     bad: list[str] = []
     for path in files:
@@ -172,7 +187,7 @@ def check_rpm_files(manifest: Manifest, files: list[Path]) -> Report:
         comp = comp.decode() if isinstance(comp, bytes) else str(comp)
         if comp not in compressors:
             bad.append(f"{path.name} has a {comp} payload")
-    report.add("rpmlib", f"el{major} rpm", "FAIL" if bad else "PASS",
+    report.add("rpmlib", subject, "FAIL" if bad else "PASS",
                "; ".join(bad) + " (the target's rpm cannot install these)" if bad
                else f"all {len(files)} RPMs use features the target's rpm supports")
     return report
