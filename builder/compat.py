@@ -147,13 +147,16 @@ def _origin(report: Report, res: Resolution, proof: Proof | None) -> None:
     e.g. .el8 on an openEuler target) is named, with whether the target's own packages meet
     its requires (the closure proof)."""
     tags: dict[str, int] = {}
+    own = None
     for nevra in res.baseline:
         tag = dist_tag(nevra.rsplit("-", 1)[-1].rsplit(".", 1)[0])
         if tag:
             tags[tag] = tags.get(tag, 0) + 1
+            if nevra.rsplit("-", 2)[0] == "glibc":
+                own = tag              # the C library says which distribution this is
     if not tags:
         return
-    own = max(sorted(tags), key=lambda t: tags[t])
+    own = own or max(sorted(tags), key=lambda t: tags[t])
     met = "met" if proof is None or proof.passed else "NOT met (see the closure row)"
     for p in res.packages:
         tag = dist_tag(p.release)
