@@ -58,4 +58,6 @@ def fixture_repo_urls(base_url: str, os_name: str) -> dict[str, str]:
         "el8": {"baseos": f"{base_url}/el8/baseos", "appstream": f"{base_url}/el8/appstream"},
         "el9": {"baseos": f"{base_url}/el9/baseos", "appstream": f"{base_url}/el9/appstream",
                 "mysql80-community": f"{base_url}/el9/mysql80-community"},
+        "openeuler2203": {"os": f"{base_url}/oe2203/os", "everything": f"{base_url}/oe2203/everything",
+                          "update": f"{base_url}/oe2203/update"},
     }[os_name]

@@ -25,12 +25,17 @@ def resolve(manifest: Path, mirrors: dict[str, str], cache: Path) -> subprocess.
 @pytest.mark.parametrize("target,expect", [
     ("el8", {"keepalived", "mariadb-server", "mariadb"}),
     ("el9", {"keepalived", "mysql-community-server", "mysql-community-icu-data-files"}),
+    ("openeuler2203", {"keepalived", "mariadb-server", "mariadb", "mariadb-connector-c"}),
 ])
 def test_shipped_manifest_resolves_against_mirrors(target, expect, repo_url, tmp_path):
     out = resolve(REPO_ROOT / "manifests" / f"{target}.toml", fixture_repo_urls(repo_url, target), tmp_path)
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)
     assert expect <= {p["name"] for p in plan["packages"]}
+    if target == "openeuler2203":  # its own platform: openEuler builds only, no el tag anywhere
+        assert {p["release"].rsplit(".", 1)[-1] for p in plan["packages"]} == {"oe2203sp3"}
+        assert not [r for r in plan["compat"] if r["check"] == "origin"]
+        assert {r["subject"]: r["status"] for r in plan["compat"]}.get("libcrypto.so.1.1") == "PASS"
     if target == "el8":  # mariadb:10.5 is enabled: nothing from the 10.3 default stream
         assert {p["version"] for p in plan["packages"] if p["name"].startswith("mariadb-server")} == {"10.5.22"}
 
