@@ -73,7 +73,7 @@ KNOWN_CONFLICTS = (
 )
 # the distribution a build was made for, from its release: 317.el7 -> el7, 1.module_el8.6.0+... -> el8,
 # 2.oe2203sp3 -> oe2203, 5.ky10 -> ky10, 1.an8 -> an8
-_DIST_TAG_RE = re.compile(r"(?:^|\.)(?:module_)?([a-z]{2,}\d+)")
+_DIST_TAG_RE = re.compile(r"(?:^|\.)(?:module[_+])?([a-z]{2,}\d+)")
 _SONAME_RE = re.compile(r"^(libc\.so\.6|libcrypto\.so\.[0-9.]+|libssl\.so\.[0-9.]+)\(([^)]*)\)")
 
 

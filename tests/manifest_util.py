@@ -58,6 +58,7 @@ def fixture_repo_urls(base_url: str, os_name: str) -> dict[str, str]:
         "el8": {"baseos": f"{base_url}/el8/baseos", "appstream": f"{base_url}/el8/appstream"},
         "el9": {"baseos": f"{base_url}/el9/baseos", "appstream": f"{base_url}/el9/appstream",
                 "mysql80-community": f"{base_url}/el9/mysql80-community"},
+        "anolis8": {"baseos": f"{base_url}/an8/baseos", "appstream": f"{base_url}/an8/appstream"},
         "openeuler2203": {"os": f"{base_url}/oe2203/os", "everything": f"{base_url}/oe2203/everything",
                           "update": f"{base_url}/oe2203/update"},
     }[os_name]

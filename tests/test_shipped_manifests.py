@@ -26,6 +26,7 @@ def resolve(manifest: Path, mirrors: dict[str, str], cache: Path) -> subprocess.
     ("el8", {"keepalived", "mariadb-server", "mariadb"}),
     ("el9", {"keepalived", "mysql-community-server", "mysql-community-icu-data-files"}),
     ("openeuler2203", {"keepalived", "mariadb-server", "mariadb", "mariadb-connector-c"}),
+    ("anolis8", {"keepalived", "mariadb-server", "mariadb"}),
 ])
 def test_shipped_manifest_resolves_against_mirrors(target, expect, repo_url, tmp_path):
     out = resolve(REPO_ROOT / "manifests" / f"{target}.toml", fixture_repo_urls(repo_url, target), tmp_path)
@@ -36,6 +37,10 @@ def test_shipped_manifest_resolves_against_mirrors(target, expect, repo_url, tmp
         assert {p["release"].rsplit(".", 1)[-1] for p in plan["packages"]} == {"oe2203sp3"}
         assert not [r for r in plan["compat"] if r["check"] == "origin"]
         assert {r["subject"]: r["status"] for r in plan["compat"]}.get("libcrypto.so.1.1") == "PASS"
+    if target == "anolis8":  # its own builds (.an8), the module stream enabled like el8
+        assert not [r for r in plan["compat"] if r["check"] == "origin"]
+        assert {p["version"] for p in plan["packages"] if p["name"] == "mariadb-server"} == {"10.5.22"}
+        assert all(".an8" in p["release"] or "+an8" in p["release"] for p in plan["packages"]), plan["packages"]
     if target == "el8":  # mariadb:10.5 is enabled: nothing from the 10.3 default stream
         assert {p["version"] for p in plan["packages"] if p["name"].startswith("mariadb-server")} == {"10.5.22"}
 

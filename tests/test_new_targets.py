@@ -1,0 +1,112 @@
+"""openEuler 22.03 LTS and Anolis OS 8 as targets of their own (issue 17): each shipped manifest
+built from its fixture repos (real package names, versions and release tags: .oe2203sp3, .an8),
+the .run installed with real rpm into a root whose os-release is that system's, and refused on
+the others with a sentence naming both systems."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.runfile_helpers import FIXTURE_REPOS, build_fixture_repos, rpm_q, run_sh
+from tests.test_os_detection import OS_RELEASE
+
+BAD_INPUT = 11
+
+
+# target -> (fixture tree, the os-release it accepts, what it refuses, packages it must install)
+TARGETS = {
+    "openeuler2203": ("oe2203", "openeuler2203", ["kylin10", "anolis8", "openeuler2403", "openeuler2209", "centos7"],
+                      ["keepalived-2.2.4-3.oe2203sp3.x86_64", "mariadb-server-10.5.16-3.oe2203sp3.x86_64",
+                       "libnl3-3.5.0-5.oe2203sp3.x86_64"]),
+    "anolis8": ("an8", "anolis8", ["rocky8", "openeuler2203", "kylin10", "centos7"],
+                ["keepalived-2.1.5-9.an8.x86_64", "mariadb-server-10.5.22-1.module+an8.6.0+10979+2a8e0a8a.x86_64"]),
+}
+
+
+def fixture_manifest(directory: Path, name: str) -> Path:
+    """The shipped manifest with each repo pointed at its fixture repo (and no GPG keys: the
+    fixture RPMs are unsigned; signature checks have their own tests)."""
+    tree = TARGETS[name][0]
+    out, repo = [], None
+    for line in (REPO_ROOT / "manifests" / (name + ".toml")).read_text().splitlines():
+        if line.startswith("gpgkey"):
+            continue
+        if line.startswith("id = "):
+            repo = line.split('"')[1]
+        if line.startswith("baseurl") and repo:
+            line = 'baseurl = "file://%s/%s/%s"' % (FIXTURE_REPOS, tree, repo)
+        out.append(line)
+    path = directory / (name + ".toml")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module", params=sorted(TARGETS))
+def built(request, tmp_path_factory):
+    name = request.param
+    build_fixture_repos()
+    base = tmp_path_factory.mktemp(name)
+    manifest = fixture_manifest(base, name)
+    proc = subprocess.run(["ha-bundle", "build", str(manifest), "--out", str(base / "dist")],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert proc.returncode == 0, proc.stdout
+    from builder import plan
+    result = plan.resolve_manifest(manifest, {}, base / "cache", quiet=True)
+    baseline = []
+    for nevra in result.resolution.baseline:
+        name = re.sub(r"-\d+:", "-", nevra) + ".rpm"
+        found = sorted(FIXTURE_REPOS.glob("%s/*/Packages/%s" % (TARGETS[request.param][0], name)))
+        assert found, name
+        baseline.append(found[0])
+    return {"name": request.param, "run": base / "dist" / ("ha-installer-%s.run" % request.param),
+            "baseline": baseline, "base": base}
+
+
+def root_for(tmp_path: Path, system: str, baseline=()) -> Path:
+    root = tmp_path / system
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "os-release").write_text(OS_RELEASE[system])
+    subprocess.run(["rpm", "--root", str(root), "--initdb"], check=True)
+    if baseline:
+        subprocess.run(["rpm", "--root", str(root), "-U", *map(str, baseline)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return root
+
+
+def test_the_run_installs_on_its_own_system_with_its_own_packages(built, tmp_path, py36):
+    _tree, system, _others, expect = TARGETS[built["name"]]
+    root = root_for(tmp_path, system, built["baseline"])
+    py_bin = tmp_path / "py36bin"
+    py_bin.mkdir()
+    (py_bin / "python3").symlink_to(py36)
+    info = run_sh("dash", built["run"], "--info").stdout
+    assert "Target:       %s (" % built["name"] in info
+    out = run_sh("dash", built["run"], "--accept", "--", "install", "--root", str(root),
+                 env={"PATH": "%s:%s" % (py_bin, os.environ["PATH"])})
+    assert out.returncode == 0, out.stdout + out.stderr
+    rel = dict(line.split("=", 1) for line in OS_RELEASE[system].splitlines())
+    assert "%s %s" % (rel["ID"].strip('"'), rel["VERSION_ID"].strip('"')) in out.stdout   # as the host writes it
+    for nevra in expect:
+        assert rpm_q(root, nevra).returncode == 0, nevra
+    bad = subprocess.run(["rpm", "--root", str(root), "-Va", "--nofiles", "--noscripts"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True).stdout
+    assert "Unsatisfied" not in bad and "is needed by" not in bad, bad
+
+
+def test_the_run_refuses_other_systems_naming_both(built, tmp_path):
+    want = {"openeuler2203": "openeuler 22.03 x86_64", "anolis8": "anolis 8 x86_64"}[built["name"]]
+    for system in TARGETS[built["name"]][2]:
+        root = root_for(tmp_path, system)
+        out = run_sh("dash", built["run"], "--accept", "--", "install", "--root", str(root))
+        assert out.returncode == BAD_INPUT, out.stdout + out.stderr
+        rel = dict(line.split("=", 1) for line in OS_RELEASE[system].splitlines())
+        have = "%s %s" % (rel["ID"].strip('"'), rel["VERSION_ID"].strip('"'))
+        assert "this host runs %s, but this bundle is for %s" % (have, want) in out.stderr, out.stderr
+        assert subprocess.run(["rpm", "--root", str(root), "-qa"], stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout.strip() == ""
