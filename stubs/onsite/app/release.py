@@ -12,7 +12,7 @@ import os
 import shutil
 import stat
 
-from onsite.core import state
+from onsite.core import fileops, state
 from onsite.core.errors import BAD_INPUT, OnsiteError
 
 PAYLOAD_DIR = "app"          # payload app/<version>/<path> (builder/app.py)
@@ -41,14 +41,6 @@ def current_version(prefix):
     return parts[-1] if len(parts) == 2 and parts[0] == "releases" else None
 
 
-def _digest(path):
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def differences(directory, spec):
     """Files of the release that are missing or differ in directory (empty: the same release)."""
     out = []
@@ -59,7 +51,7 @@ def differences(directory, spec):
         except OSError:
             out.append(rel)
             continue
-        if not stat.S_ISREG(info.st_mode) or info.st_size != size or _digest(path) != sha:
+        if not stat.S_ISREG(info.st_mode) or info.st_size != size or fileops.sha256_of(path, CHUNK) != sha:
             out.append(rel)
     return out
 

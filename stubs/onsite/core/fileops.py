@@ -4,11 +4,21 @@ Backups sit next to the file as ``<name>.ha-bundle-<UTC time>.bak`` (same mode a
 and are recorded in the state journal so uninstall/rollback can find them. Nothing is deleted.
 """
 
+import hashlib
 import os
 import shutil
 import time
 
 from onsite.core import messages, state
+
+
+def sha256_of(path, chunk=1 << 20):
+    """Hex sha256 of a file, read in chunks (RPMs and release files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_text(path):

@@ -8,13 +8,12 @@ have applied OS errata since). install and upgrade keep every RPM they install u
 previous builds back with ``rpm -U --oldpackage`` although the site has no repository.
 """
 
-import hashlib
 import os
 import re
 import shutil
 import time
 
-from onsite.core import payload, state
+from onsite.core import fileops, payload, state
 from onsite.core.errors import BAD_INPUT, OnsiteError
 from onsite.host import rpmdb
 
@@ -97,14 +96,6 @@ def kept_path(name, arch, evr):
     return os.path.join(KEEP_DIR, "{}-{}-{}.{}.rpm".format(name, version, release, arch))
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def keep(files):
     """Copy installed RPM files into KEEP_DIR (once each), journalled first (uninstall removes
     them) with their sha256 (a kept file is checked before it is used)."""
@@ -113,9 +104,10 @@ def keep(files):
         os.makedirs(KEEP_DIR, 0o700)
     for path in files:
         dest = os.path.join(KEEP_DIR, os.path.basename(path))
-        digest = sha256(path)
-        if os.path.isfile(dest) and sha256(dest) == digest:
-            continue
+        digest = fileops.sha256_of(path)
+        kept = state.load().get("kept_rpms") or {}
+        if os.path.isfile(dest) and kept.get(os.path.basename(dest)) == digest:
+            continue                           # kept before, with this very digest
         state.append("created", dest)
         shutil.copyfile(path, dest + ".partial")
         os.chmod(dest + ".partial", 0o600)
@@ -143,7 +135,7 @@ def way_back(lock, pkgs, have):
         for evr in builds:
             path = kept_path(key[0], key[1], evr)
             want = old_sha.get(key) or recorded.get(os.path.basename(path))
-            if not os.path.isfile(path) or not want or sha256(path) != want:
+            if not os.path.isfile(path) or not want or fileops.sha256_of(path) != want:
                 missing.append("{}-{}.{}".format(key[0], evr_text(evr), key[1]))
             else:
                 replaced.append(path)
