@@ -206,6 +206,20 @@ def _kept_facts(root="/"):
     return facts if isinstance(facts, dict) else None
 
 
+def adopt_bundle(lock_sha, root="/"):
+    """After an upgrade: the facts this node agreed on now name lock_sha (journal and kept file),
+    so verify, status and the peer's questions see the bundle it runs."""
+    journal = state.load(root)
+    agreed = journal.get("steps", {}).get(STEP)
+    if agreed is not None:
+        agreed["lock_digest"] = lock_sha
+        state.save(journal, root)
+    kept = _kept_facts(root)
+    if kept is not None:
+        kept["lock_digest"] = lock_sha
+        _keep_facts(kept, root)
+
+
 def installed_facts(site, local, root="/"):
     """This node's facts as installed: the bundle install agreed on (journal), not whichever
     .run verify or status happens to run from; the payload's when install never agreed."""

@@ -42,7 +42,6 @@ def install_packages(args, root, confirmed=False):
     install was already confirmed (the question lists the packages too)."""
     directory = payload.payload_dir()
     lock = payload.load_lock(directory)
-    refuse_update(lock)
     desc = target.check(lock, root)
     say(messages.text("install-target-ok", desc=desc, want=target.describe_want(lock.get("target") or {})))
     pkgs = payload.locked_packages(lock)

@@ -15,7 +15,6 @@ own upgrade resumes it once both run the same version.
 Any failed step rolls this node back (onsite.upgrade.node) while the other node serves.
 """
 
-import json
 import os
 
 from onsite.core import messages, payload, state, trust
@@ -24,6 +23,7 @@ from onsite.core.errors import BAD_INPUT, FAILED, PEER_NOT_READY, REFUSED, Onsit
 from onsite.core.logfile import Log
 from onsite.core.tty import say
 from onsite.db import nodefacts
+from onsite.db import pairing as db_pairing
 from onsite.db import status as db_status
 from onsite.db.client import DbError
 from onsite.host import addresses, rpmdb, services, target
@@ -106,19 +106,7 @@ def _replica(action):
 def _record_lock(site, local, lock_sha, lock):
     """This node now runs lock_sha: in the journal, in the facts the peer reads, and the signer."""
     base.record_installed(lock_sha, lock)
-    journal = state.load()
-    pair = journal.setdefault("steps", {}).get(handshake.STEP)
-    if pair is not None:
-        pair["lock_digest"] = lock_sha
-    state.save(journal)
-    path = os.path.join("/", handshake.FACTS_REL)
-    try:
-        with open(path) as handle:
-            kept = json.load(handle)
-        kept["lock_digest"] = lock_sha
-        state.atomic_write(path, json.dumps(kept, sort_keys=True), mode=0o600)
-    except (OSError, ValueError):
-        pass
+    handshake.adopt_bundle(lock_sha)
     handshake.record_here(site, local)
     signer = trust.remember()
     if signer:
@@ -131,8 +119,13 @@ def one_way(plan):
                                      else s for s in plan.steps))
 
 
+def _pause_status():
+    """'done' while this node's channel from the peer is paused, 'resumed' after; None: never."""
+    return (state.load().get("steps", {}).get(PAUSE) or {}).get("status")
+
+
 def _paused_here():
-    return (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "done"
+    return _pause_status() == "done"
 
 
 def _verify_node(plan, entry, paused_rows):
@@ -197,8 +190,7 @@ def upgrade_here(plan, lock, lock_sha, root, entry, resume=False, paused_rows=Fa
         reason = exc.reference if isinstance(exc, OnsiteError) else type(exc).__name__
         say(messages.text("upgrade-step-failed", phase=entry.get("phase"), reason=reason))
         node.roll_back(entry, root, app, db_service)
-        if resume and (state.load().get("steps", {}).get(PAUSE) or {}).get("status") == "resumed" \
-                and not entry.get("db_started_new"):
+        if resume and _pause_status() == "resumed" and not entry.get("db_started_new"):
             _replica("stop")                  # older here again: no replication from the newer peer
             state.mark(PAUSE, "done")
         raise OnsiteError("upgrade-rolled-back", {"name": plan.local.me.name, "peer": plan.local.peer.name},
@@ -303,10 +295,9 @@ def _peer_channel_running(local):
     if logins is None:
         return False
     try:
-        rows = logins.peer.query(logins.facts.show_replica_status)
+        row = db_pairing.replica_status(logins.facts, logins.peer) or {}
     except DbError:
         return True
-    row = rows[0] if rows else {}
     return row.get(logins.facts.col_io_running) == "Yes" or row.get(logins.facts.col_sql_running) == "Yes"
 
 
