@@ -18,7 +18,6 @@ Profiles: fast = VRRPv3 advert_int 0.1; default = VRRPv2 advert_int 1 (site defa
 """
 
 import argparse
-import math
 import os
 import statistics
 import subprocess
@@ -28,6 +27,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import pct  # noqa: E402
 
 from tests.lab import Lab  # noqa: E402
 from tests.ops_helpers import baseline_root, build_demo_run, on_both, py36_path, run_file_install  # noqa: E402
@@ -112,12 +113,6 @@ while True:
     time.sleep(0.002)
 """
 
-
-def pct(values, p):
-    """Nearest-rank percentile: the ceil(p% * n)-th smallest value."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(math.ceil(p / 100.0 * len(ordered))) - 1))
-    return ordered[k]
 
 
 def site_text(version, advert, vrid=61):

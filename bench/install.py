@@ -15,7 +15,6 @@ Targets (issue 7): install < 120 s per node; drill outage <= 1.5 s.
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -26,6 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import pct  # noqa: E402
 
 from tests.lab import Lab  # noqa: E402
 from tests.ops_helpers import (  # noqa: E402
@@ -61,10 +62,6 @@ while True:
     time.sleep(0.01)
 """
 
-
-def pct(values, p):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100.0 * len(ordered)) - 1)]
 
 
 def client_gap(lines, start, end, old, new):

@@ -16,7 +16,6 @@ Targets (issue 16): total outage p95 <= 1 s per rolling upgrade; 0 acknowledged 
 """
 
 import argparse
-import math
 import os
 import statistics
 import subprocess
@@ -27,6 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import pct  # noqa: E402
 
 from tests.lab import Lab  # noqa: E402
 from tests.ops_helpers import VIP  # noqa: E402
@@ -67,10 +68,6 @@ while True:
     time.sleep(0.02)
 """
 
-
-def pct(values, p):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100.0 * len(ordered)) - 1)]
 
 
 def gaps(lines, start, end):
