@@ -26,6 +26,7 @@ import time
 
 import pytest
 
+from tests.lab.core import LabError
 from tests.lab.fixtures import lab  # noqa: F401 (fixture)
 from tests.ops_helpers import (VIP, baseline_root, build_demo_run, on_both, py36_path, run_file_install,
                                write_site)
@@ -219,7 +220,12 @@ def test_partition_keeps_both_versions_and_reports_them(lab, pair):
         a, b = listing(lab, "ha1"), listing(lab, "ha2")
         return a == b and len([n for n in a if n.startswith("both.txt~conflict-")]) == 1 and "only-ha1.txt" in a \
             and "only-ha2.txt" in a
-    lab.wait_for(converged, timeout=60, what="both nodes with the same files")
+    try:
+        lab.wait_for(converged, timeout=60, what="both nodes with the same files")
+    except LabError:       # say what each node has and what its agent did (an intermittent CI case)
+        raise AssertionError("file sync did not converge after the partition:\n%s" % "\n".join(
+            "--- %s files %r\n%s" % (n, listing(lab, n), lab.log(n, "ha-installer/filesync.log")[-2000:])
+            for n in ("ha1", "ha2")))
     files = listing(lab, winner)
     copy = [n for n in files if n.startswith("both.txt~conflict-")][0]
     assert files["both.txt"] == "from-" + winner and files[copy] == "from-" + loser, files
