@@ -61,4 +61,7 @@ def fixture_repo_urls(base_url: str, os_name: str) -> dict[str, str]:
         "anolis8": {"baseos": f"{base_url}/an8/baseos", "appstream": f"{base_url}/an8/appstream"},
         "openeuler2203": {"os": f"{base_url}/oe2203/os", "everything": f"{base_url}/oe2203/everything",
                           "update": f"{base_url}/oe2203/update"},
+        "openeuler2403": {"os": f"{base_url}/oe2403/os", "everything": f"{base_url}/oe2403/everything",
+                          "update": f"{base_url}/oe2403/update"},
+        "kylin10": {"base": f"{base_url}/ky10/base", "updates": f"{base_url}/ky10/updates"},
     }[os_name]

@@ -1,5 +1,6 @@
-"""openEuler 22.03 LTS and Anolis OS 8 as targets of their own (issue 17): each shipped manifest
-built from its fixture repos (real package names, versions and release tags: .oe2203sp3, .an8),
+"""openEuler 22.03/24.03 LTS, Kylin V10 and Anolis OS 8 as targets of their own (issue 17): each
+shipped manifest built from its fixture repos (real package names, versions and release tags:
+.oe2203sp3, .oe2403sp1, .ky10 with .pNN patch levels, .an8),
 the .run installed with real rpm into a root whose os-release is that system's, and refused on
 the others with a sentence naming both systems."""
 
@@ -26,7 +27,14 @@ TARGETS = {
                        "libnl3-3.5.0-5.oe2203sp3.x86_64"]),
     "anolis8": ("an8", "anolis8", ["rocky8", "openeuler2203", "kylin10", "centos7"],
                 ["keepalived-2.1.5-9.an8.x86_64", "mariadb-server-10.5.22-1.module+an8.6.0+10979+2a8e0a8a.x86_64"]),
+    "openeuler2403": ("oe2403", "openeuler2403", ["openeuler2203", "kylin10", "anolis8", "uos20", "centos7"],
+                      ["keepalived-2.2.8-3.oe2403sp1.x86_64", "mariadb-server-10.5.25-2.oe2403sp1.x86_64",
+                       "libnl3-3.7.0-3.oe2403sp1.x86_64"]),
+    "kylin10": ("ky10", "kylin10", ["openeuler2203", "openeuler2403", "uos20", "anolis8", "centos7"],
+                ["keepalived-2.0.20-18.p02.ky10.x86_64", "mariadb-server-10.3.39-1.p01.ky10.x86_64"]),
 }
+WANT = {"openeuler2203": "openeuler 22.03 x86_64", "openeuler2403": "openeuler 24.03 x86_64",
+        "kylin10": "kylin V10 x86_64", "anolis8": "anolis 8 x86_64"}
 
 
 def fixture_manifest(directory: Path, name: str) -> Path:
@@ -100,7 +108,7 @@ def test_the_run_installs_on_its_own_system_with_its_own_packages(built, tmp_pat
 
 
 def test_the_run_refuses_other_systems_naming_both(built, tmp_path):
-    want = {"openeuler2203": "openeuler 22.03 x86_64", "anolis8": "anolis 8 x86_64"}[built["name"]]
+    want = WANT[built["name"]]
     for system in TARGETS[built["name"]][2]:
         root = root_for(tmp_path, system)
         out = run_sh("dash", built["run"], "--accept", "--", "install", "--root", str(root))

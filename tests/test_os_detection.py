@@ -80,3 +80,14 @@ def test_a_manifest_gives_os_versions_to_the_lock(tmp_path):
     with pytest.raises(Exception) as err:
         manifest.load(bad)
     assert "os_versions" in str(err.value)
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_the_targets_above_are_what_the_shipped_manifests_say(name):
+    import tomllib
+
+    shipped = Path(__file__).resolve().parents[1] / "manifests" / (name + ".toml")
+    t = tomllib.loads(shipped.read_text())["target"]
+    assert {k: t.get(k) for k in TARGETS[name] if k != "basearch"} == \
+        {k: v for k, v in TARGETS[name].items() if k != "basearch"}, shipped
+    assert t.get("os_versions") == TARGETS[name].get("os_versions")

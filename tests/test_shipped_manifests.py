@@ -27,6 +27,8 @@ def resolve(manifest: Path, mirrors: dict[str, str], cache: Path) -> subprocess.
     ("el9", {"keepalived", "mysql-community-server", "mysql-community-icu-data-files"}),
     ("openeuler2203", {"keepalived", "mariadb-server", "mariadb", "mariadb-connector-c"}),
     ("anolis8", {"keepalived", "mariadb-server", "mariadb"}),
+    ("openeuler2403", {"keepalived", "mariadb-server", "mariadb", "mariadb-connector-c"}),
+    ("kylin10", {"keepalived", "mariadb-server", "mariadb", "mariadb-connector-c"}),
 ])
 def test_shipped_manifest_resolves_against_mirrors(target, expect, repo_url, tmp_path):
     out = resolve(REPO_ROOT / "manifests" / f"{target}.toml", fixture_repo_urls(repo_url, target), tmp_path)
@@ -36,6 +38,14 @@ def test_shipped_manifest_resolves_against_mirrors(target, expect, repo_url, tmp
     if target == "openeuler2203":  # its own platform: openEuler builds only, no el tag anywhere
         assert {p["release"].rsplit(".", 1)[-1] for p in plan["packages"]} == {"oe2203sp3"}
         assert not [r for r in plan["compat"] if r["check"] == "origin"]
+        assert {r["subject"]: r["status"] for r in plan["compat"]}.get("libcrypto.so.1.1") == "PASS"
+    if target == "openeuler2403":  # openssl 3.0: the carried packages need libcrypto.so.3
+        assert {p["release"].rsplit(".", 1)[-1] for p in plan["packages"]} == {"oe2403sp1"}
+        assert {r["subject"]: r["status"] for r in plan["compat"]}.get("libcrypto.so.3") == "PASS"
+        assert "libcrypto.so.1.1" not in {r["subject"] for r in plan["compat"]}
+    if target == "kylin10":  # Kylin's own builds (.ky10, .pNN patch levels), keepalived 2.0.20
+        assert all(p["release"].endswith(".ky10") for p in plan["packages"]), plan["packages"]
+        assert {p["version"] for p in plan["packages"] if p["name"] == "keepalived"} == {"2.0.20"}
         assert {r["subject"]: r["status"] for r in plan["compat"]}.get("libcrypto.so.1.1") == "PASS"
     if target == "anolis8":  # its own builds (.an8), the module stream enabled like el8
         assert not [r for r in plan["compat"] if r["check"] == "origin"]
