@@ -55,11 +55,10 @@ def fixture_manifest(directory: Path, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=sorted(TARGETS))
-def built(request, tmp_path_factory):
-    name = request.param
+def build_target(name: str, base: Path) -> dict:
+    """The target's .run built from its fixture repos, and its baseline RPM files."""
     build_fixture_repos()
-    base = tmp_path_factory.mktemp(name)
+    base.mkdir(parents=True, exist_ok=True)
     manifest = fixture_manifest(base, name)
     proc = subprocess.run(["ha-bundle", "build", str(manifest), "--out", str(base / "dist")],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
@@ -68,12 +67,16 @@ def built(request, tmp_path_factory):
     result = plan.resolve_manifest(manifest, {}, base / "cache", quiet=True)
     baseline = []
     for nevra in result.resolution.baseline:
-        name = re.sub(r"-\d+:", "-", nevra) + ".rpm"
-        found = sorted(FIXTURE_REPOS.glob("%s/*/Packages/%s" % (TARGETS[request.param][0], name)))
-        assert found, name
+        rpm = re.sub(r"-\d+:", "-", nevra) + ".rpm"
+        found = sorted(FIXTURE_REPOS.glob("%s/*/Packages/%s" % (TARGETS[name][0], rpm)))
+        assert found, rpm
         baseline.append(found[0])
-    return {"name": request.param, "run": base / "dist" / ("ha-installer-%s.run" % request.param),
-            "baseline": baseline, "base": base}
+    return {"name": name, "run": base / "dist" / ("ha-installer-%s.run" % name), "baseline": baseline, "base": base}
+
+
+@pytest.fixture(scope="module", params=sorted(TARGETS))
+def built(request, tmp_path_factory):
+    return build_target(request.param, tmp_path_factory.mktemp(request.param))
 
 
 def root_for(tmp_path: Path, system: str, baseline=()) -> Path:
