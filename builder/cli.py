@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _exit(code: int) -> None:
     if code == exitcodes.INTERRUPTED:
+        from builder import outputs
+
+        outputs.remove_unfinished()
         # cleanup has run; do not wait for a download thread blocked in a read
         sys.stdout.flush()
         sys.stderr.flush()

@@ -134,7 +134,31 @@ def check(manifest: Manifest, res: Resolution, proof: Proof | None = None) -> Re
     for nevra in res.baseline_removals:
         report.add("replaces", nevra, "WARN", "this package of the target's base install will be replaced")
     _origin(report, res, proof)
+    _keepalived_floor(report, res)
     return report
+
+
+KEEPALIVED_FLOOR = (2, 0, 20)   # onsite writes keepalived.conf with 2.0.20's keywords (failover/keepalived.py)
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def _keepalived_floor(report: Report, res: Resolution) -> None:
+    """The keepalived the bundle carries should read the configuration onsite writes: 2.0.20 or
+    later (el7's own 1.3.5 has no track_file and no `-t` check). WARN, not FAIL: onsite's
+    `keepalived -t` refuses a configuration the installed keepalived cannot read."""
+    floor = ".".join(map(str, KEEPALIVED_FLOOR))
+    for p in res.packages:
+        if p.name != "keepalived":
+            continue
+        if _version_tuple(p.version) >= KEEPALIVED_FLOOR:
+            report.add("keepalived", p.nevra, "PASS", f"{p.version} reads the configuration onsite writes "
+                       f"(keepalived {floor} keywords)")
+        else:
+            report.add("keepalived", p.nevra, "WARN", f"{p.version} is older than {floor}, the oldest keepalived "
+                       f"the onsite configuration is written for: carry a {floor} or later build (local_rpms)")
 
 
 def dist_tag(release: str) -> str | None:

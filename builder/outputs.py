@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -95,11 +96,28 @@ def _alive(owner: dict[str, object]) -> bool:
     return True
 
 
+_MADE_IN: set[tuple[Path, str]] = set()   # (parent, prefix) of every owned_dir this process made
+
+
 def owned_dir(parent: Path, prefix: str) -> Path:
     """A new private directory under parent, marked with its owner (for ``sweep``)."""
+    _MADE_IN.add((Path(parent), prefix))      # first: a signal may land before the caller's try
     path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
     (path / OWNER_FILE).write_text(json.dumps(_owner()))
     return path
+
+
+def remove_unfinished() -> list[Path]:
+    """On Ctrl-C/SIGTERM: every owned directory of this process still there (never published:
+    a published staging directory was renamed). Catches the one an interrupt left between its
+    creation and the caller's cleanup."""
+    removed = []
+    for parent, prefix in sorted(_MADE_IN):
+        for path in sorted(parent.glob(f"{prefix}{os.getpid()}-*")):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
 
 
 def _read_owner(path: Path) -> dict[str, object]:
@@ -118,11 +136,28 @@ def sweep(out: Path) -> list[Path]:
             continue
         if entry.is_symlink() or not entry.is_dir():
             continue
-        if _alive(_read_owner(entry)):
+        owner = _read_owner(entry)
+        if not owner and _died_before_its_owner_file(entry):
+            removed.append(entry)
+            continue
+        if _alive(owner):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry)
     return removed
+
+
+def _died_before_its_owner_file(entry: Path) -> bool:
+    """A kill -9 between mkdtemp and the owner file leaves an empty directory named after the
+    pid: removed when that pid is gone here (rmdir: never anything in it to lose)."""
+    match = re.match(r"\.hb-[a-z]+-(\d+)-", entry.name)
+    if not match or _alive({"host": socket.gethostname(), "pid": int(match.group(1))}):
+        return False
+    try:
+        entry.rmdir()
+    except OSError:
+        return False
+    return True
 
 
 def remove(path: Path) -> None:

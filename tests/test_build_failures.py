@@ -359,3 +359,34 @@ def test_kill_during_assembly_leaves_the_published_pair_alone(srv, tmp_path):
     assert "was built from another lock" not in again.stderr  # same inputs: the pair still matches
     moved = ha_bundle("fetch", manifest, "--out", dist, cache=tmp_path / "cache", env={"SOURCE_DATE_EPOCH": "1"})
     assert moved.returncode == 0 and "run ha-bundle build to replace both together" in moved.stderr
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], stdout=subprocess.PIPE,
+                          universal_newlines=True)
+    return int(proc.stdout)
+
+
+def test_sweep_removes_an_empty_owner_less_directory_of_a_dead_process_only(tmp_path):
+    """kill -9 between mkdtemp and the owner file: an empty directory named after the pid."""
+    from builder import outputs
+
+    dead = _dead_pid()
+    empty = tmp_path / f"{outputs.STAGE_PREFIX}{dead}-abcd1234"
+    full = tmp_path / f"{outputs.ASSEMBLE_PREFIX}{dead}-abcd1234"
+    live = tmp_path / f"{outputs.STAGE_PREFIX}{os.getpid()}-abcd1234"
+    for d in (empty, full, live):
+        d.mkdir()
+    (full / "store.tar").write_bytes(b"x")      # something in it and no owner: not ours to judge
+    assert outputs.sweep(tmp_path) == [empty]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([full.name, live.name])
+
+
+def test_an_interrupt_removes_every_owned_directory_this_process_made(tmp_path):
+    code = ("import os, sys; from pathlib import Path; from builder import outputs, cli; "
+            "d = Path(sys.argv[1]); outputs.owned_dir(d, outputs.STAGE_PREFIX); "
+            "outputs.owned_dir(d, outputs.ASSEMBLE_PREFIX); (d / 'keep').mkdir(); "
+            "cli._exit(130)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert proc.returncode == 130
+    assert [p.name for p in tmp_path.iterdir()] == ["keep"]
