@@ -38,3 +38,18 @@ def test_own_builds_get_no_origin_row(repo_url, tmp_path):
     out = ha_bundle("resolve", str(manifest), "--json", cache=tmp_path / "cache")
     assert out.returncode == 0, out.stderr
     assert not [r for r in json.loads(out.stdout)["compat"] if r["check"] == "origin"]
+
+
+def test_the_keepalived_row_says_whether_it_reads_what_onsite_writes(repo_url, tmp_path):
+    """el7's own keepalived 1.3.5 is older than the 2.0.20 keyword set onsite renders: WARN;
+    el8's 2.1.5: PASS."""
+    rows = {}
+    for os_name in ("el7", "el8"):
+        (tmp_path / os_name).mkdir()
+        manifest = write_manifest(tmp_path / os_name, os_name, fixture_repo_urls(repo_url, os_name), ["keepalived"])
+        out = ha_bundle("resolve", str(manifest), "--json", cache=tmp_path / "cache")
+        assert out.returncode == 0, out.stderr
+        rows[os_name] = [r for r in json.loads(out.stdout)["compat"] if r["check"] == "keepalived"]
+    assert [(r["subject"], r["status"]) for r in rows["el7"]] == [("keepalived-1.3.5-19.el7.x86_64", "WARN")]
+    assert "older than 2.0.20" in rows["el7"][0]["detail"] and "local_rpms" in rows["el7"][0]["detail"]
+    assert [(r["subject"], r["status"]) for r in rows["el8"]] == [("keepalived-2.1.5-9.el8.x86_64", "PASS")]

@@ -35,6 +35,8 @@ def test_shipped_manifest_resolves_against_mirrors(target, expect, repo_url, tmp
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)
     assert expect <= {p["name"] for p in plan["packages"]}
+    # every target's keepalived reads the configuration onsite writes (2.0.20 keywords)
+    assert [r["status"] for r in plan["compat"] if r["check"] == "keepalived"] == ["PASS"], plan["compat"]
     if target == "openeuler2203":  # its own platform: openEuler builds only, no el tag anywhere
         assert {p["release"].rsplit(".", 1)[-1] for p in plan["packages"]} == {"oe2203sp3"}
         assert not [r for r in plan["compat"] if r["check"] == "origin"]
