@@ -38,7 +38,7 @@ def peer(tmp_path):
     port = free_port()
     facts = render.Facts(node="ha1", address="127.0.0.1", peer_name="ha2", peer_address="127.0.0.1",
                          port=port, password=PASSWORD, dirs=[str(served)], python=sys.executable,
-                         rsync="rsync", vrrp_state="/nonexistent")
+                         rsync="rsync", vrrp_state="/nonexistent", vip="192.0.2.100", ip="ip")
     secrets, password = tmp_path / "rsyncd.secrets", tmp_path / "password"
     for path, text in ((secrets, render.render_secrets(facts)), (password, render.render_password(facts))):
         path.write_text(text)

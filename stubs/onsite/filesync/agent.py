@@ -7,7 +7,8 @@ no onsite imports: it must run long after the installer's temporary directory is
 
 How it works (docs/filesync.md):
 - inotify watches every directory below each data directory (the kernel tells us at once).
-- Only the VIP holder (keepalived's recorded state is MASTER) records changes: each changed
+- Only the VIP holder (keepalived's recorded state is MASTER, or the VIP is on an interface
+  here while that record lags behind keepalived) records changes: each changed
   path goes into a pending set, kept on disk, and is pushed to the peer's rsync daemon within
   a few tens of milliseconds: rsync --files-from with --delete-missing-args (creates, updates,
   renames, deletes), --backup into <dir>/.ha-sync/replaced/ on the peer.
@@ -222,6 +223,28 @@ class Agent(object):
         except OSError:
             return "UNKNOWN"
         return "MASTER" if state.startswith("MASTER") else state   # MASTER_RX_LOWER_PRI: still MASTER
+
+    def holds_vip(self):
+        """The VIP is on one of this host's interfaces. keepalived adds it before its notify
+        script records MASTER; a client's write through the VIP in between is this node's own."""
+        vip = self.c.get("vip")
+        if not vip:
+            return False
+        try:
+            proc = subprocess.run([self.c.get("ip") or "ip", "-o", "addr", "show", "to", vip],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  universal_newlines=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return proc.returncode == 0 and bool(proc.stdout.strip())
+
+    def current_role(self, events_waiting):
+        """keepalived's recorded state, or MASTER while the VIP is here and the record lags:
+        asked when changes arrive, and on every turn while that answer stands."""
+        role = self.read_role()
+        if role != "MASTER" and (events_waiting or self.role == "MASTER") and self.holds_vip():
+            return "MASTER"
+        return role
 
     # -- rsync -----------------------------------------------------------------------
     def rsync(self, args, timeout=30):
@@ -510,10 +533,10 @@ class Agent(object):
         while not self.stop:
             wait = DEBOUNCE if self.pending else 0.25
             try:
-                select.select([self.ino.fd], [], [], wait)
+                ready = select.select([self.ino.fd], [], [], wait)[0]
             except InterruptedError:
-                pass
-            role = self.read_role()
+                ready = []
+            role = self.current_role(bool(ready))
             # events queued while this node held the VIP are its own writes, even if it has
             # just lost the VIP (a long push attempt may have delayed reading them)
             self.handle_events(self.role == "MASTER" or role == "MASTER")

@@ -25,7 +25,7 @@ UNIT_DIR = "/etc/systemd/system"
 
 Facts = collections.namedtuple("Facts", [
     "node", "address", "peer_name", "peer_address", "port", "password", "dirs", "python", "rsync",
-    "vrrp_state",
+    "vrrp_state", "vip", "ip",
 ])
 
 
@@ -39,7 +39,7 @@ def render_config(f):
         "node": f.node, "peer_name": f.peer_name, "peer_address": f.peer_address, "port": f.port,
         "user": SYNC_USER, "password_file": PASSWORD_FILE, "rsync": f.rsync,
         "dirs": [{"module": m, "path": d} for m, d in modules(f.dirs)],
-        "state_dir": STATE_DIR, "vrrp_state": f.vrrp_state, "log": LOG_PATH,
+        "state_dir": STATE_DIR, "vrrp_state": f.vrrp_state, "log": LOG_PATH, "vip": f.vip, "ip": f.ip,
     }, indent=1, sort_keys=True) + "\n"
 
 

@@ -34,7 +34,8 @@ def facts(site, local, spec):
         raise OnsiteError("filesync-no-rsync", exit_code=BAD_INPUT)
     return render.Facts(node=local.me.name, address=local.me.address, peer_name=local.peer.name,
                         peer_address=local.peer.address, port=site.cluster.sync_port, password=password,
-                        dirs=spec.data_dirs, python=sys.executable, rsync=rsync, vrrp_state=vrrp.STATE_FILE)
+                        dirs=spec.data_dirs, python=sys.executable, rsync=rsync, vrrp_state=vrrp.STATE_FILE,
+                        vip=site.cluster.vip, ip=which("ip") or "ip")
 
 
 def check(site, local, opts=None):

@@ -1,0 +1,122 @@
+"""The file-sync agent takes its role from the VIP itself while keepalived's record lags.
+
+keepalived adds the VIP first and runs its notify script (which records MASTER) after; on a
+busy host a client's upload through the VIP can land in between. The agent (the real one,
+stubs/onsite/filesync/agent.py, in a network namespace this test creates) must count that
+write as its own: recorded for the peer, not dropped. Without the VIP and with BACKUP recorded,
+a write is the holder's push and is not recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import STUBS
+
+VIP = "192.0.2.100"
+
+
+def sh(*argv):
+    subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def netns():
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    name = "hb-fsrole-" + uuid.uuid4().hex[:6]
+    sh("ip", "netns", "add", name)
+    try:
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        sh("ip", "-n", name, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+        sh("ip", "-n", name, "link", "set", "v0", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def agent(netns, tmp_path):
+    data, state = tmp_path / "data", tmp_path / "state"
+    data.mkdir()
+    state.mkdir()
+    role = tmp_path / "vrrp_state"
+    role.write_text("BACKUP 0\n")
+    password = tmp_path / "secret"
+    password.write_text("x\n")
+    os.chmod(str(password), 0o600)
+    config = {"node": "ha1", "peer_name": "ha2", "peer_address": "127.0.0.1", "port": 1, "user": "hbsync",
+              "password_file": str(password), "rsync": "rsync", "dirs": [{"module": "d0", "path": str(data)}],
+              "state_dir": str(state), "vrrp_state": str(role), "log": str(tmp_path / "agent.log"),
+              "vip": VIP, "ip": "ip"}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    proc = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable,
+                             str(STUBS / "onsite" / "filesync" / "agent.py"), "--config", str(tmp_path / "config.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait(lambda: (state / "status.json").exists(), "the agent started")
+        yield {"data": data, "state": state, "role": role, "log": tmp_path / "agent.log", "netns": netns}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait(predicate, what, timeout=10.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out waiting: " + what
+        time.sleep(0.05)
+
+
+def pending(a) -> dict:
+    try:
+        return json.loads((a["state"] / "pending.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def log(a) -> str:
+    return a["log"].read_text() if a["log"].exists() else ""
+
+
+def test_a_write_while_the_vip_is_here_but_not_yet_recorded_is_kept_for_the_peer(agent):
+    # BACKUP recorded, no VIP: a write here is the holder's push, not ours
+    (agent["data"] / "pushed.txt").write_text("from the holder")
+    (agent["data"] / "marker.txt").write_text("x")
+    time.sleep(1.0)
+    assert pending(agent) == {}, pending(agent)
+    # keepalived added the VIP; its notify script has not recorded MASTER yet
+    sh("ip", "-n", agent["netns"], "addr", "add", VIP + "/32", "dev", "v0")
+    (agent["data"] / "upload.pdf").write_text("a client's upload through the VIP")
+    wait(lambda: "d0/upload.pdf" in pending(agent), "the upload recorded for the peer")
+    assert "role BACKUP -> MASTER" in log(agent)
+    assert "d0/pushed.txt" not in pending(agent)
+    # the record catches up: no flip either way
+    agent["role"].write_text("MASTER 1\n")
+    time.sleep(0.6)
+    assert "MASTER -> BACKUP" not in log(agent)
+    # the VIP goes and BACKUP is recorded: the agent follows
+    sh("ip", "-n", agent["netns"], "addr", "del", VIP + "/32", "dev", "v0")
+    agent["role"].write_text("BACKUP 2\n")
+    wait(lambda: "role MASTER -> BACKUP" in log(agent), "the agent back to BACKUP")
+
+
+def test_the_recorded_role_alone_decides_while_the_vip_is_elsewhere(agent):
+    agent["role"].write_text("FAULT 1\n")
+    wait(lambda: "-> FAULT" in log(agent), "the agent read FAULT")
+    (agent["data"] / "late.txt").write_text("x")
+    time.sleep(1.0)
+    assert pending(agent) == {} and "-> MASTER" not in log(agent), log(agent)
