@@ -14,12 +14,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from builder import exitcodes
@@ -99,22 +103,46 @@ def _alive(owner: dict[str, object]) -> bool:
 _MADE_IN: set[tuple[Path, str]] = set()   # (parent, prefix) of every owned_dir this process made
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C/SIGTERM wait until the block is done (then raise KeyboardInterrupt): a directory
+    made and marked, or a commit, is never cut in half by them. Main thread only (elsewhere
+    Python delivers no signal anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    saved = {sig: signal.signal(sig, lambda signum, _frame: caught.append(signum))
+             for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def owned_dir(parent: Path, prefix: str) -> Path:
     """A new private directory under parent, marked with its owner (for ``sweep``)."""
-    _MADE_IN.add((Path(parent), prefix))      # first: a signal may land before the caller's try
-    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
-    (path / OWNER_FILE).write_text(json.dumps(_owner()))
+    with signals_deferred():
+        _MADE_IN.add((Path(parent), prefix))
+        path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+        (path / OWNER_FILE).write_text(json.dumps(_owner()))
     return path
 
 
 def remove_unfinished() -> list[Path]:
-    """On Ctrl-C/SIGTERM: every owned directory of this process still there (never published:
-    a published staging directory was renamed). Catches the one an interrupt left between its
-    creation and the caller's cleanup."""
+    """On Ctrl-C/SIGTERM: this process's staging and assembly directories still there (a
+    published one was renamed; commits run with signals deferred), for an interrupt that
+    landed before the caller's own cleanup. Only directories whose owner file names this
+    process: another host's build with the same pid on a shared OUT is left alone."""
     removed = []
     for parent, prefix in sorted(_MADE_IN):
+        if prefix not in (STAGE_PREFIX, ASSEMBLE_PREFIX):
+            continue
         for path in sorted(parent.glob(f"{prefix}{os.getpid()}-*")):
-            if path.is_dir() and not path.is_symlink():
+            if path.is_dir() and not path.is_symlink() and _read_owner(path) == _owner():
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     return removed
@@ -149,7 +177,9 @@ def sweep(out: Path) -> list[Path]:
 
 def _died_before_its_owner_file(entry: Path) -> bool:
     """A kill -9 between mkdtemp and the owner file leaves an empty directory named after the
-    pid: removed when that pid is gone here (rmdir: never anything in it to lose)."""
+    pid: removed when that pid is gone here (rmdir: never anything in it to lose). On an OUT
+    shared between hosts, another host's build inside that same microsecond window would then
+    fail writing its owner file (an error, nothing lost)."""
     match = re.match(r"\.hb-[a-z]+-(\d+)-", entry.name)
     if not match or _alive({"host": socket.gethostname(), "pid": int(match.group(1))}):
         return False
@@ -177,15 +207,16 @@ def commit(out: Path, target: str, staging: Path, with_run: bool) -> None:
     journal = out / f"{JOURNAL_PREFIX}{target}.json"
     tmp = journal.with_name(journal.name + ".tmp")
     data = {"target": target, "stage": staging.name, "run": run_name(target) if with_run else "", **_owner()}
-    with open(tmp, "w") as handle:
-        handle.write(json.dumps(data))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, journal)
-    _fsync_dir(out)
-    _apply(out, data)
-    journal.unlink()
-    _fsync_dir(out)
+    with signals_deferred():       # an interrupt lands after the commit, never inside it
+        with open(tmp, "w") as handle:
+            handle.write(json.dumps(data))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, journal)
+        _fsync_dir(out)
+        _apply(out, data)
+        journal.unlink()
+        _fsync_dir(out)
 
 
 def _apply(out: Path, data: dict[str, object]) -> None:

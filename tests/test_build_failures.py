@@ -390,3 +390,27 @@ def test_an_interrupt_removes_every_owned_directory_this_process_made(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
     assert proc.returncode == 130
     assert [p.name for p in tmp_path.iterdir()] == ["keep"]
+
+
+def test_an_interrupt_during_a_commit_lands_after_it(tmp_path):
+    """SIGTERM while the lock and .run are being published: the commit completes (the previous
+    target is never left half-replaced), then the run stops with the interrupt code."""
+    code = ("import os, signal, sys; from pathlib import Path; from builder import outputs, cli\n"
+            "signal.signal(signal.SIGTERM, cli._terminate)\n"
+            "out = Path(sys.argv[1]); (out / 't').mkdir(); (out / 't' / 'lock').write_text('old')\n"
+            "stage = outputs.owned_dir(out, outputs.STAGE_PREFIX)\n"
+            "(stage / 'lock').write_text('new'); (stage / 'ha-installer-t.run').write_text('run')\n"
+            "real = os.replace\n"
+            "def replace(a, b):\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    return real(a, b)\n"
+            "os.replace = replace\n"
+            "try:\n"
+            "    outputs.commit(out, 't', stage, with_run=True)\n"
+            "except KeyboardInterrupt:\n"
+            "    cli._exit(130)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert proc.returncode == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ha-installer-t.run", "t"]
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["lock"]
+    assert (tmp_path / "t" / "lock").read_text() == "new"
