@@ -54,17 +54,22 @@ def agent(netns, tmp_path):
     password = tmp_path / "secret"
     password.write_text("x\n")
     os.chmod(str(password), 0o600)
+    broken = tmp_path / "ip-broken"            # while it exists, `ip` fails (cannot tell)
+    wrapper = tmp_path / "ip"
+    wrapper.write_text('#!/bin/sh\n[ -e "%s" ] && exit 1\nexec ip "$@"\n' % broken)
+    os.chmod(str(wrapper), 0o755)
     config = {"node": "ha1", "peer_name": "ha2", "peer_address": "127.0.0.1", "port": 1, "user": "hbsync",
               "password_file": str(password), "rsync": "rsync", "dirs": [{"module": "d0", "path": str(data)}],
               "state_dir": str(state), "vrrp_state": str(role), "log": str(tmp_path / "agent.log"),
-              "vip": VIP, "ip": "ip"}
+              "vip": VIP, "ip": str(wrapper)}
     (tmp_path / "config.json").write_text(json.dumps(config))
     proc = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable,
                              str(STUBS / "onsite" / "filesync" / "agent.py"), "--config", str(tmp_path / "config.json")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         wait(lambda: (state / "status.json").exists(), "the agent started")
-        yield {"data": data, "state": state, "role": role, "log": tmp_path / "agent.log", "netns": netns}
+        yield {"data": data, "state": state, "role": role, "log": tmp_path / "agent.log", "netns": netns,
+               "broken": broken}
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -120,3 +125,15 @@ def test_the_recorded_role_alone_decides_while_the_vip_is_elsewhere(agent):
     (agent["data"] / "late.txt").write_text("x")
     time.sleep(1.0)
     assert pending(agent) == {} and "-> MASTER" not in log(agent), log(agent)
+
+
+def test_when_ip_cannot_tell_the_role_stays_what_it_was(agent):
+    sh("ip", "-n", agent["netns"], "addr", "add", VIP + "/32", "dev", "v0")
+    (agent["data"] / "first.txt").write_text("through the VIP")
+    wait(lambda: "d0/first.txt" in pending(agent), "the first upload recorded")
+    agent["broken"].write_text("")
+    time.sleep(0.5)                               # past the kept yes
+    (agent["data"] / "second.txt").write_text("through the VIP too")
+    wait(lambda: "d0/second.txt" in pending(agent), "the second upload recorded")
+    time.sleep(0.5)
+    assert "MASTER -> BACKUP" not in log(agent) and "delivered" not in log(agent), log(agent)

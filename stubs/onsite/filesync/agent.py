@@ -61,6 +61,7 @@ PEER_WAIT = 30.0               # how long the holder waits for the peer's unsent
 STUCK = 120.0                  # a replaced version of ours that never shows up: give up (logged)
 SETTLE_AGE = 2.0               # replaced/ and inbox/ entries older than this are complete
 STATUS_EVERY = 1.0
+VIP_REASK = 0.2                # a "the VIP is here" answer is kept this long
 
 
 def now_stamp():
@@ -131,6 +132,7 @@ class Agent(object):
         self.stop = False
         self.dirty = False
         self.status_at = 0.0
+        self.vip_seen = None            # when `ip` last said the VIP is here (monotonic)
 
     # -- persistence -----------------------------------------------------------------
     @staticmethod
@@ -225,25 +227,43 @@ class Agent(object):
         return "MASTER" if state.startswith("MASTER") else state   # MASTER_RX_LOWER_PRI: still MASTER
 
     def holds_vip(self):
-        """The VIP is on one of this host's interfaces. keepalived adds it before its notify
-        script records MASTER; a client's write through the VIP in between is this node's own."""
+        """True when the VIP is on one of this host's interfaces, False when not, None when
+        `ip` could not tell. keepalived adds the VIP before its notify script records MASTER;
+        a client's write through the VIP in between is this node's own. A yes is kept for
+        VIP_REASK (a holder asks on every turn while its record lags); a no never is (the
+        next upload may be the first one through the VIP)."""
         vip = self.c.get("vip")
         if not vip:
             return False
+        mono = time.monotonic()
+        if self.vip_seen is not None and mono - self.vip_seen < VIP_REASK:
+            return True
         try:
             proc = subprocess.run([self.c.get("ip") or "ip", "-o", "addr", "show", "to", vip],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                   universal_newlines=True, timeout=5)
         except (OSError, subprocess.TimeoutExpired):
-            return False
-        return proc.returncode == 0 and bool(proc.stdout.strip())
+            return None
+        if proc.returncode != 0:
+            return None
+        here = bool(proc.stdout.strip())
+        self.vip_seen = mono if here else None
+        return here
 
     def current_role(self, events_waiting):
-        """keepalived's recorded state, or MASTER while the VIP is here and the record lags:
-        asked when changes arrive, and on every turn while that answer stands."""
+        """keepalived's recorded state, or MASTER while the VIP is here and the record lags.
+        Asked when changes arrive, while changes of ours wait (before delivering them to the
+        peer as if it held the VIP), at start, and while that answer stands; when `ip` cannot
+        tell, the role stays what it was."""
         role = self.read_role()
-        if role != "MASTER" and (events_waiting or self.role == "MASTER") and self.holds_vip():
-            return "MASTER"
+        if role == "MASTER" or not self.c.get("vip"):
+            return role
+        if events_waiting or self.pending or self.role in ("MASTER", None):
+            here = self.holds_vip()
+            if here is None:
+                return self.role or role
+            if here:
+                return "MASTER"
         return role
 
     # -- rsync -----------------------------------------------------------------------
