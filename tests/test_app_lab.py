@@ -112,6 +112,7 @@ def listing(lab, node):
 
 
 def test_app_runs_as_its_own_service_on_both_nodes(lab, pair):
+    wait_healthy_pair(lab)          # a test before may have killed an app (it is restarting)
     for node in ("ha1", "ha2"):
         out = pair["install"][node].stdout
         assert "app: install itv 1.0.0 as a service" in out and "file sync: keep %s identical" % DATA in out, out
@@ -124,7 +125,7 @@ def test_app_runs_as_its_own_service_on_both_nodes(lab, pair):
         assert lab.run(node, ["stat", "-c", "%a", "/etc/ha-installer/app-itv.env"]).stdout.strip() == "600"
         unit = lab.read(node, "/etc/systemd/system/itv.service")
         assert "User=itv" in unit and "Restart=always" in unit and "ExecStopPost=" in unit, unit
-        pid = main_pid(lab, node)
+        pid = lab.wait_for(lambda n=node: main_pid(lab, n), timeout=10, what="the app's main pid on " + node)
         uid = [line for line in lab.read(node, "/proc/%d/status" % pid).splitlines() if line.startswith("Uid:")]
         assert uid[0].split()[1] == entry[2], uid
         conf = lab.read(node, "/etc/keepalived/keepalived.conf")
