@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.fixtures import target_manifest
 from tests.runfile_helpers import FIXTURE_REPOS, build_fixture_repos, rpm_q, run_sh
 from tests.test_os_detection import OS_RELEASE
 
@@ -38,21 +39,9 @@ WANT = {"openeuler2203": "openeuler 22.03 x86_64", "openeuler2403": "openeuler 2
 
 
 def fixture_manifest(directory: Path, name: str) -> Path:
-    """The shipped manifest with each repo pointed at its fixture repo (and no GPG keys: the
-    fixture RPMs are unsigned; signature checks have their own tests)."""
-    tree = TARGETS[name][0]
-    out, repo = [], None
-    for line in (REPO_ROOT / "manifests" / (name + ".toml")).read_text().splitlines():
-        if line.startswith("gpgkey"):
-            continue
-        if line.startswith("id = "):
-            repo = line.split('"')[1]
-        if line.startswith("baseurl") and repo:
-            line = 'baseurl = "file://%s/%s/%s"' % (FIXTURE_REPOS, tree, repo)
-        out.append(line)
-    path = directory / (name + ".toml")
-    path.write_text("\n".join(out) + "\n")
-    return path
+    """The shipped manifest pointed at its fixture repos (tests/fixtures/target_manifest.py)."""
+    assert target_manifest.TREES[name] == TARGETS[name][0]
+    return target_manifest.write(name, directory)
 
 
 def build_target(name: str, base: Path) -> dict:
@@ -121,3 +110,17 @@ def test_the_run_refuses_other_systems_naming_both(built, tmp_path):
         assert "this host runs %s, but this bundle is for %s" % (have, want) in out.stderr, out.stderr
         assert subprocess.run(["rpm", "--root", str(root), "-qa"], stdout=subprocess.PIPE,
                               universal_newlines=True).stdout.strip() == ""
+
+
+def test_the_fixture_manifest_tool_points_every_repo_at_its_fixture_tree(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tests.fixtures.target_manifest", "openeuler2403", str(tmp_path)],
+                         cwd=str(target_manifest.REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True)
+    assert out.returncode == 0, out.stderr
+    text = Path(out.stdout.strip()).read_text()
+    assert "gpgkey" not in text and "https://" not in text
+    assert text.count('baseurl = "file://%s/oe2403/' % FIXTURE_REPOS) == 3
+    bad = subprocess.run([sys.executable, "-m", "tests.fixtures.target_manifest", "uos20", str(tmp_path)],
+                         cwd=str(target_manifest.REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True)
+    assert bad.returncode != 0 and "unknown target 'uos20'" in bad.stderr
