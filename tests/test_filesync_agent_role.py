@@ -45,12 +45,37 @@ def netns():
 
 
 @pytest.fixture
-def agent(netns, tmp_path):
+def agent(start_agent):
+    return start_agent()
+
+
+@pytest.fixture
+def start_agent(netns, tmp_path):
+    procs = []
+
+    def start(role_text="BACKUP 0\n", rsync="rsync"):
+        a = _start(netns, tmp_path, role_text, rsync)
+        procs.append(a.pop("proc"))
+        return a
+
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _start(netns, tmp_path, role_text, rsync):
     data, state = tmp_path / "data", tmp_path / "state"
     data.mkdir()
     state.mkdir()
     role = tmp_path / "vrrp_state"
-    role.write_text("BACKUP 0\n")
+    role.write_text(role_text)
     password = tmp_path / "secret"
     password.write_text("x\n")
     os.chmod(str(password), 0o600)
@@ -59,24 +84,21 @@ def agent(netns, tmp_path):
     wrapper.write_text('#!/bin/sh\n[ -e "%s" ] && exit 1\nexec ip "$@"\n' % broken)
     os.chmod(str(wrapper), 0o755)
     config = {"node": "ha1", "peer_name": "ha2", "peer_address": "127.0.0.1", "port": 1, "user": "hbsync",
-              "password_file": str(password), "rsync": "rsync", "dirs": [{"module": "d0", "path": str(data)}],
+              "password_file": str(password), "rsync": rsync, "dirs": [{"module": "d0", "path": str(data)}],
               "state_dir": str(state), "vrrp_state": str(role), "log": str(tmp_path / "agent.log"),
               "vip": VIP, "ip": str(wrapper)}
     (tmp_path / "config.json").write_text(json.dumps(config))
     proc = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable,
                              str(STUBS / "onsite" / "filesync" / "agent.py"), "--config", str(tmp_path / "config.json")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                            stdout=open(str(tmp_path / "agent.out"), "w"), stderr=subprocess.STDOUT)
     try:
         wait(lambda: (state / "status.json").exists(), "the agent started")
-        yield {"data": data, "state": state, "role": role, "log": tmp_path / "agent.log", "netns": netns,
-               "broken": broken}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    except AssertionError:
+        proc.kill()
+        proc.wait()
+        raise
+    return {"data": data, "state": state, "role": role, "log": tmp_path / "agent.log", "netns": netns,
+            "broken": broken, "proc": proc}
 
 
 def wait(predicate, what, timeout=10.0):
@@ -137,3 +159,28 @@ def test_when_ip_cannot_tell_the_role_stays_what_it_was(agent):
     wait(lambda: "d0/second.txt" in pending(agent), "the second upload recorded")
     time.sleep(0.5)
     assert "MASTER -> BACKUP" not in log(agent) and "delivered" not in log(agent), log(agent)
+
+
+def backlog(a) -> int:
+    try:
+        return json.loads((a["state"] / "status.json").read_text())["backlog"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def test_changes_are_counted_while_the_agent_waits_on_the_network(start_agent, tmp_path):
+    """A holder asks its peer for its backlog before pushing over its files; the backlog must
+    count changes made while the agent is inside a slow rsync (a partition, a busy peer)."""
+    gate = tmp_path / "network-slow"
+    gate.write_text("")
+    slow = tmp_path / "slow-rsync"
+    slow.write_text('#!/bin/sh\nwhile [ -e "%s" ]; do sleep 0.05; done\nexit 10\n' % gate)
+    os.chmod(str(slow), 0o755)
+    a = start_agent("MASTER 0\n", str(slow))
+    (a["data"] / "first.txt").write_text("1")
+    wait(lambda: backlog(a) == 1, "the first change counted")     # its push now hangs
+    (a["data"] / "second.txt").write_text("2")
+    wait(lambda: backlog(a) == 2, "a change made during the hanging push counted")
+    gate.unlink()
+    wait(lambda: "push to ha2" in log(a) or "asking ha2" in log(a), "the slow rsync failed")
+    assert set(pending(a)) == {"d0/first.txt", "d0/second.txt"}

@@ -133,6 +133,7 @@ class Agent(object):
         self.dirty = False
         self.status_at = 0.0
         self.vip_seen = None            # when `ip` last said the VIP is here (monotonic)
+        self.generation = 0
 
     # -- persistence -----------------------------------------------------------------
     @staticmethod
@@ -184,9 +185,11 @@ class Agent(object):
         except OSError:
             ino = None                       # deleted here
         entry = self.pending.get(key)
-        if entry is None or entry[1] != ino:
-            self.pending[key] = [entry[0] if entry else time.time(), ino]
-            self.dirty = True
+        # [first seen, inode, generation]: a change noted while its push runs keeps the key
+        # (forget drops only the entry the push took)
+        self.generation += 1
+        self.pending[key] = [entry[0] if entry else time.time(), ino, self.generation]
+        self.dirty = True
         self.last_event = time.monotonic()
 
     def handle_events(self, recording):
@@ -268,15 +271,39 @@ class Agent(object):
 
     # -- rsync -----------------------------------------------------------------------
     def rsync(self, args, timeout=30):
+        """Run rsync; while it runs, changes here are still recorded and the backlog the peer
+        reads stays current (a holder asking for it must never see a stale 0: it would push
+        over a change this node has not counted yet)."""
         argv = [self.c.get("rsync", "rsync"), "--password-file=" + self.c["password_file"],
                 "--port=%d" % self.c["port"], "--contimeout=2", "--timeout=10"] + args
-        try:
-            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  universal_newlines=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return False, "rsync timed out"
+        with tempfile.TemporaryFile("w+") as output:
+            try:
+                proc = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, universal_newlines=True)
+            except OSError as exc:
+                return False, str(exc)
+            end = time.monotonic() + timeout
+            while proc.poll() is None:
+                if time.monotonic() > end:
+                    proc.kill()
+                    proc.wait()
+                    return False, "rsync timed out"
+                self.keep_recording(0.05)
+            output.seek(0)
+            text = output.read().strip()[-500:]
         ok = proc.returncode in (0, 24)      # 24: a file vanished while sent (a later push has it)
-        return ok, proc.stdout.strip()[-500:]
+        return ok, text
+
+    def keep_recording(self, wait):
+        """Changes that arrive while the agent waits on the network (see rsync)."""
+        try:
+            ready = select.select([self.ino.fd], [], [], wait)[0]
+        except InterruptedError:
+            ready = []
+        if ready:
+            self.handle_events(self.role == "MASTER" or self.current_role(True) == "MASTER")
+        if self.dirty:              # also what the turn before the wait noted
+            self.save_pending()
+            self.write_status()
 
     def url(self, module, sub=""):
         return "rsync://%s@%s/%s/%s" % (self.c["user"], self.c["peer_address"], module, sub)
@@ -338,14 +365,15 @@ class Agent(object):
         """Not the holder, changes of ours still pending: to the holder's inbox, as a snapshot
         (hard links) with a list of deletes, READY last."""
         batch = {}
-        for key, (seen, ino) in self.pending.items():
+        for key, entry in list(self.pending.items()):
+            seen, ino = entry[0], entry[1]
             path = os.path.join(dict(self.dirs).get(key.split("/", 1)[0], "/nonexistent"), key.split("/", 1)[1])
             try:
                 live = os.lstat(path).st_ino
             except OSError:
                 live = None
             if live == ino:
-                batch[key] = [seen, ino]
+                batch[key] = entry
             elif time.time() - seen > STUCK:
                 # ours was replaced by the holder's push and never showed up in replaced/
                 self.log("gave up on %s: the version made here was replaced and not found" % key)
@@ -550,6 +578,7 @@ class Agent(object):
             self.watch_tree(module, base, False)
         self.log("watching %s; peer %s (%s)" % (", ".join(d for _m, d in self.dirs), self.peer,
                                                 self.c["peer_address"]))
+        self.write_status()         # the backlog the peer asks for, before any network wait
         while not self.stop:
             wait = DEBOUNCE if self.pending else 0.25
             try:
