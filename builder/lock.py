@@ -50,7 +50,8 @@ def make_lock(m: Manifest, res: Resolution, packages: list[ResolvedPackage], met
         "created": created_epoch(metas),
         "target": {"name": m.target.name, "releasever": m.target.releasever, "basearch": m.target.basearch,
                    "os_ids": list(m.target.os_ids), "os_major": m.target.os_major,
-                   **({"os_versions": list(m.target.os_versions)} if m.target.os_versions else {})},
+                   **({"os_versions": list(m.target.os_versions)} if m.target.os_versions else {}),
+                   **({"platform_id": m.target.platform_id} if m.target.platform_id else {})},
         "manifest": {"path": m.path.name, "sha256": m.sha256},
         # ids and repomd digests only: the baseurl (checkout path, --mirror) is in the build record
         "repos": [{"id": meta.repo.id, "repomd_sha256": meta.repomd_sha256} for meta in metas],

@@ -45,6 +45,7 @@ class Target:
     os_ids: tuple[str, ...]
     os_major: str
     os_versions: tuple[str, ...] = ()   # VERSION_ID patterns accepted onsite (instead of the major)
+    platform_id: str = ""               # modular repos: module contexts must allow it ("platform:an8")
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class Manifest:
 # key -> (type, required) per table; extend here, never repurpose
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "target": {"name": (str, True), "releasever": (str, True), "basearch": (str, True),
-               "os_ids": (list, True), "os_major": (str, True), "os_versions": (list, False)},
+               "os_ids": (list, True), "os_major": (str, True), "os_versions": (list, False),
+               "platform_id": (str, False)},
     "repo": {"id": (str, True), "baseurl": (str, True), "gpgkey": (str, False),
              "module_hotfixes": (bool, False)},
     "baseline": {"packages": (list, False), "rpm_qa": (str, False), "repos": (list, False)},
@@ -241,7 +243,11 @@ def load(path: Path | str) -> Manifest:
     target = Target(t["name"], t["releasever"], t["basearch"],
                     tuple(s.lower() for s in check.strings("target.os_ids", t["os_ids"], "target", False)),
                     t["os_major"],
-                    tuple(check.strings("target.os_versions", t.get("os_versions") or [], "target", True)))
+                    tuple(check.strings("target.os_versions", t.get("os_versions") or [], "target", True)),
+                    t.get("platform_id", ""))
+    if target.platform_id and not re.match(r"^platform:[A-Za-z0-9._+-]+$", target.platform_id):
+        raise check.fail("target.platform_id", 'the os-release PLATFORM_ID form, e.g. "platform:an8"', "target",
+                         target.platform_id)
 
     if not isinstance(data["repo"], list) or not data["repo"]:
         raise check.fail("repo", "one or more [[repo]] tables", "repo", data["repo"])

@@ -20,6 +20,9 @@ class ModuleIndex:
     # (module, stream) -> set of artifact NEVRAs "name-epoch:version-release.arch"
     streams: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
+    platform: str = ""     # the target's platform stream ("an8"); "" = every context counts
+    # (module, stream) -> the platforms of the contexts skipped for another platform
+    elsewhere: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     def add_yaml(self, path: Path) -> None:
         import yaml  # only el8+ repos carry modules.yaml
@@ -31,10 +34,32 @@ class ModuleIndex:
                 data = doc.get("data") or {}
                 if doc.get("document") == "modulemd":
                     key = (str(data.get("name")), str(data.get("stream")))
+                    if not self.platform_allows(data.get("dependencies")):
+                        # a context built for another platform (dnf skips it too)
+                        self.elsewhere.setdefault(key, set()).update(_platforms(data.get("dependencies")))
+                        continue
                     rpms = (data.get("artifacts") or {}).get("rpms") or []
                     self.streams.setdefault(key, set()).update(str(r) for r in rpms)
                 elif doc.get("document") == "modulemd-defaults" and data.get("stream") is not None:
                     self.defaults[str(data["module"])] = str(data["stream"])
+
+    def platform_allows(self, dependencies: object) -> bool:
+        """modulemd v2 `dependencies`: the context is usable when one entry's `requires.platform`
+        is absent or empty (any platform), names our platform, or only excludes ("-el8")
+        platforms that are not ours (libmodulemd's stream expansion rules)."""
+        if not self.platform or not isinstance(dependencies, list) or not dependencies:
+            return True
+        for entry in dependencies:
+            requires = entry.get("requires") if isinstance(entry, dict) else None
+            streams = requires.get("platform") if isinstance(requires, dict) else None
+            if not streams:
+                return True
+            streams = [str(s) for s in streams]
+            wanted = [s for s in streams if not s.startswith("-")]
+            excluded = [s[1:] for s in streams if s.startswith("-")]
+            if self.platform in wanted or (not wanted and self.platform not in excluded):
+                return True
+        return False
 
     @property
     def modules(self) -> set[str]:
@@ -45,15 +70,28 @@ class ModuleIndex:
         for name, stream in enabled.items():
             if (name, stream) not in self.streams:
                 known = sorted(s for n, s in self.streams if n == name)
+                details = [f"known streams of {name}: {', '.join(known) or 'none (no such module)'}"]
+                if (name, stream) in self.elsewhere:
+                    details.append(f"{name}:{stream} is in the repos only for platform "
+                                   f"{', '.join(sorted(self.elsewhere[(name, stream)]))}, not this target's "
+                                   f"platform:{self.platform}: these are another distribution's repos")
                 raise ManifestError(
-                    "module-stream-unknown", f"module stream {name}:{stream} is not in the repos",
-                    [f"known streams of {name}: {', '.join(known) or 'none (no such module)'}"],
-                    hint="fix [modules] enable in the manifest")
+                    "module-stream-unknown", f"module stream {name}:{stream} is not in the repos", details,
+                    hint="fix [modules] enable in the manifest, or point the repos at this target's own")
         active = set(enabled.items())
         for name, stream in self.defaults.items():
             if name not in enabled and name not in choice.disable and (name, stream) in self.streams:
                 active.add((name, stream))
         return active
+
+
+def _platforms(dependencies: object) -> set[str]:
+    out: set[str] = set()
+    for entry in dependencies if isinstance(dependencies, list) else []:
+        requires = entry.get("requires") if isinstance(entry, dict) else None
+        streams = requires.get("platform") if isinstance(requires, dict) else None
+        out.update(str(s) for s in streams or [])
+    return out
 
 
 def normalise_nevra(name: str, epoch: str, version: str, release: str, arch: str) -> str:

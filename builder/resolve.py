@@ -38,7 +38,7 @@ _DEP_KEYS = (solv.SOLVABLE_PROVIDES, solv.SOLVABLE_REQUIRES, solv.SOLVABLE_CONFL
 class TargetPool:
     """One libsolv pool for one target: repos, local RPMs and the baseline as @System."""
 
-    def __init__(self, basearch: str) -> None:
+    def __init__(self, basearch: str, platform_id: str = "") -> None:
         self.pool = solv.Pool()
         self.pool.setdisttype(solv.Pool.DISTTYPE_RPM)
         # explicitly the target's arch, never the build host's default (STYLE.md)
@@ -46,7 +46,7 @@ class TargetPool:
         self.repo_meta: dict[str, RepoMetadata] = {}
         self.hotfix_repos: set[str] = set()
         self.local_files: dict[int, Path] = {}
-        self.modules = ModuleIndex()
+        self.modules = ModuleIndex(platform=platform_id.partition(":")[2])
         self.file_deps: list[int] = []
         self.visible: list[int] | None = None  # modularity: ids not hidden (None: all)
 
@@ -498,7 +498,7 @@ _RELOAD_ABOVE = 30_000  # solvables: below this the filelists cost little and a 
 def _load_pool(manifest: Manifest, metas: list[RepoMetadata], local_paths: list[Path],
                cache_paths: dict[str, Path]) -> TargetPool:
     """One pool for the target: from the .solv cache when given, else the metadata + filelists."""
-    tp = TargetPool(manifest.target.basearch)
+    tp = TargetPool(manifest.target.basearch, manifest.target.platform_id)
     for meta in metas:
         if cache_paths:
             tp.add_cached(meta, cache_paths[meta.repo.id])
