@@ -141,8 +141,12 @@ def check(manifest: Manifest, res: Resolution, proof: Proof | None = None) -> Re
 KEEPALIVED_FLOOR = (2, 0, 20)   # onsite writes keepalived.conf with 2.0.20's keywords (failover/keepalived.py)
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+def _at_least(version: str, floor: tuple[int, ...]) -> bool:
+    """version >= floor as rpm orders them for keepalived's x.y.z numbers: "~" marks a
+    pre-release (2.0.20~rc1 is older than 2.0.20), a letter suffix a later build (2.0.20a)."""
+    release, tilde, _pre = version.partition("~")
+    numbers = tuple(int(part) for part in re.findall(r"\d+", release)[:3])
+    return numbers > floor or (numbers == floor and not tilde)
 
 
 def _keepalived_floor(report: Report, res: Resolution) -> None:
@@ -153,7 +157,7 @@ def _keepalived_floor(report: Report, res: Resolution) -> None:
     for p in res.packages:
         if p.name != "keepalived":
             continue
-        if _version_tuple(p.version) >= KEEPALIVED_FLOOR:
+        if _at_least(p.version, KEEPALIVED_FLOOR):
             report.add("keepalived", p.nevra, "PASS", f"{p.version} reads the configuration onsite writes "
                        f"(keepalived {floor} keywords)")
         else:

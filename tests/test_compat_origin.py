@@ -53,3 +53,11 @@ def test_the_keepalived_row_says_whether_it_reads_what_onsite_writes(repo_url, t
     assert [(r["subject"], r["status"]) for r in rows["el7"]] == [("keepalived-1.3.5-19.el7.x86_64", "WARN")]
     assert "older than 2.0.20" in rows["el7"][0]["detail"] and "local_rpms" in rows["el7"][0]["detail"]
     assert [(r["subject"], r["status"]) for r in rows["el8"]] == [("keepalived-2.1.5-9.el8.x86_64", "PASS")]
+
+
+def test_the_keepalived_floor_orders_versions_as_rpm_does():
+    from builder.compat import KEEPALIVED_FLOOR, _at_least
+
+    assert [v for v in ("2.0.20", "2.0.20a", "2.0.21", "2.1", "2.2.8", "10.0")
+            if _at_least(v, KEEPALIVED_FLOOR)] == ["2.0.20", "2.0.20a", "2.0.21", "2.1", "2.2.8", "10.0"]
+    assert [v for v in ("2.0.19", "2.0.20~rc1", "1.3.5", "2.0") if _at_least(v, KEEPALIVED_FLOOR)] == []
