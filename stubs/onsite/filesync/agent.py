@@ -24,6 +24,7 @@ status.json (role, backlog, lag, last push, conflicts) is what status and verify
 
 import ctypes
 import ctypes.util
+import filecmp
 import json
 import os
 import select
@@ -66,6 +67,19 @@ VIP_REASK = 0.2                # a "the VIP is here" answer is kept this long
 
 def now_stamp():
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-%06d" % (int(time.time() * 1e6) % 1000000)
+
+
+def same_file_content(first, second):
+    """Two regular files (not links) with the same bytes: a version that came back (an echo of
+    a push at a failover) is not a conflict."""
+    try:
+        if os.path.islink(first) or os.path.islink(second):
+            return False
+        if not (os.path.isfile(first) and os.path.isfile(second)):
+            return False
+        return filecmp.cmp(first, second, shallow=False)
+    except OSError:
+        return False
 
 
 def atomic_json(path, data, mode=0o600):
@@ -506,10 +520,13 @@ class Agent(object):
             for name in names:
                 src = os.path.join(current, name)
                 rel = os.path.relpath(src, files)
-                if module + "/" + rel in self.pending:
-                    self.keep_conflict(module, rel, src, sender)
-                    continue
                 dest = os.path.join(base, rel)
+                if module + "/" + rel in self.pending:
+                    if same_file_content(src, dest):
+                        os.unlink(src)      # both sides hold the same bytes: no conflict
+                    else:
+                        self.keep_conflict(module, rel, src, sender)
+                    continue
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 if os.path.isdir(dest) and not os.path.islink(dest):
                     self.keep_conflict(module, rel, src, sender)
@@ -546,7 +563,10 @@ class Agent(object):
                         src = os.path.join(current, name)
                         rel = os.path.relpath(src, top)
                         key = module + "/" + rel
-                        if key in self.pending:        # our unsent change, overwritten by the holder
+                        if key in self.pending and same_file_content(src, os.path.join(base, rel)):
+                            self.pending.pop(key, None)     # the holder wrote the same bytes
+                            self.dirty = True
+                        elif key in self.pending:        # our unsent change, overwritten by the holder
                             kept = self.keep_conflict(module, rel, src, self.me)
                             self.pending.pop(key, None)
                             self.note(module, os.path.join(base, kept))
