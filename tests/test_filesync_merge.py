@@ -54,3 +54,28 @@ def test_different_bytes_are_kept_in_both_versions(agent):
     assert len(copies) == 1 and (data / copies[0]).read_text() == "theirs", names
     assert (data / "report.pdf").read_text() == "mine" and (data / "new.txt").read_text() == "n"
     assert [c["from"] for c in json.loads((tmp / "state" / "conflicts.json").read_text())] == ["ha2"]
+
+
+def test_a_version_the_peers_push_replaced_is_not_pushed_over_it_but_kept(agent):
+    """Both nodes held the VIP at the heal: the peer's push replaced our unsent version (its
+    --backup put ours in .ha-sync/replaced/). Our push must not send the peer's bytes back and
+    forget the key (our version was then lost); settle_replaced keeps ours as a conflict copy."""
+    import os
+    import time
+
+    a, data, tmp = agent
+    (data / "both.txt").write_text("from-ha1")
+    a.pending = {"d0/both.txt": [time.time(), (data / "both.txt").stat().st_ino, 1]}
+    # the peer's push: ours moved to replaced/<stamp>/, theirs renamed into place
+    backup = data / ".ha-sync" / "replaced" / "20261204T000000Z-000001-ha2"
+    backup.mkdir(parents=True)
+    os.rename(str(data / "both.txt"), str(backup / "both.txt"))
+    (data / "both.txt").write_text("from-ha2")
+    assert a.still_ours() == {} and "d0/both.txt" in a.pending      # not sent, not forgotten
+    old = time.time() - 10
+    os.utime(str(backup), (old, old))
+    a.settle_replaced()
+    copies = [p.name for p in data.iterdir() if p.name.startswith("both.txt~conflict-ha1-")]
+    assert len(copies) == 1 and (data / copies[0]).read_text() == "from-ha1", list(data.iterdir())
+    assert (data / "both.txt").read_text() == "from-ha2"
+    assert "d0/both.txt" not in a.pending and ("d0/" + copies[0]) in a.pending   # the copy goes to the peer

@@ -148,6 +148,7 @@ class Agent(object):
         self.status_at = 0.0
         self.vip_seen = None            # when `ip` last said the VIP is here (monotonic)
         self.generation = 0
+        self.replaced_since = {}        # pending key -> when its path first held another version
 
     # -- persistence -----------------------------------------------------------------
     @staticmethod
@@ -329,10 +330,38 @@ class Agent(object):
             out.setdefault(module, []).append(rel)
         return out
 
+    def still_ours(self):
+        """The pending entries whose path still holds the version noted here (same inode, or
+        still absent for a delete). One the peer's push replaced (the two nodes held the VIP at
+        once) is neither sent nor forgotten: settle_replaced keeps our version as a conflict
+        copy from .ha-sync/replaced/; if it never shows up there, it is given up after STUCK."""
+        batch = {}
+        now = time.monotonic()
+        for key, entry in list(self.pending.items()):
+            module, _, rel = key.partition("/")
+            try:
+                live = os.lstat(os.path.join(dict(self.dirs).get(module, "/nonexistent"), rel)).st_ino
+            except OSError:
+                live = None
+            if live == entry[1]:
+                batch[key] = entry
+                self.replaced_since.pop(key, None)
+                continue
+            since = self.replaced_since.setdefault(key, now)
+            if now - since > STUCK:
+                self.log("gave up on %s: the version made here was replaced and not found" % key)
+                del self.pending[key]
+                self.replaced_since.pop(key, None)
+                self.dirty = True
+        return batch
+
     def push(self):
-        """Holder: every pending path to the peer's live directory (deletes included)."""
+        """Holder: every pending path still ours to the peer's live directory (deletes
+        included)."""
         started = time.time()
-        batch = dict(self.pending)
+        batch = self.still_ours()
+        if not batch:
+            return True
         stamp = now_stamp()
         for module, rels in sorted(self.by_module(batch).items()):
             base = dict(self.dirs).get(module)
@@ -378,22 +407,7 @@ class Agent(object):
     def deliver(self):
         """Not the holder, changes of ours still pending: to the holder's inbox, as a snapshot
         (hard links) with a list of deletes, READY last."""
-        batch = {}
-        for key, entry in list(self.pending.items()):
-            seen, ino = entry[0], entry[1]
-            path = os.path.join(dict(self.dirs).get(key.split("/", 1)[0], "/nonexistent"), key.split("/", 1)[1])
-            try:
-                live = os.lstat(path).st_ino
-            except OSError:
-                live = None
-            if live == ino:
-                batch[key] = entry
-            elif time.time() - seen > STUCK:
-                # ours was replaced by the holder's push and never showed up in replaced/
-                self.log("gave up on %s: the version made here was replaced and not found" % key)
-                del self.pending[key]
-                self.dirty = True
-            # else: the holder's push replaced our version: settle_replaced keeps it as a conflict
+        batch = self.still_ours()
         if not batch:
             return True
         stamp = now_stamp()
