@@ -36,16 +36,24 @@ def peer(tmp_path):
     local.mkdir()
     served.mkdir()
     port = free_port()
+    # `ip` as the gate runs it: says the VIP is here while tmp/vip-here exists
+    fake_ip = tmp_path / "ip"
+    fake_ip.write_text('#!/bin/sh\n[ -e "%s" ] && echo "2: eth0    inet 192.0.2.100/32 scope global eth0"\n'
+                       'exit 0\n' % (tmp_path / "vip-here"))
+    os.chmod(str(fake_ip), 0o755)
     facts = render.Facts(node="ha1", address="127.0.0.1", peer_name="ha2", peer_address="127.0.0.1",
                          port=port, password=PASSWORD, dirs=[str(served)], python=sys.executable,
-                         rsync="rsync", vrrp_state="/nonexistent", vip="192.0.2.100", ip="ip")
+                         rsync="rsync", vrrp_state="/nonexistent", vip="192.0.2.100", ip=str(fake_ip))
+    gate = tmp_path / "gate"
+    gate.write_text(render.render_gate(facts))
+    os.chmod(str(gate), 0o755)
     secrets, password = tmp_path / "rsyncd.secrets", tmp_path / "password"
     for path, text in ((secrets, render.render_secrets(facts)), (password, render.render_password(facts))):
         path.write_text(text)
         os.chmod(str(path), 0o600)
     conf = tmp_path / "rsyncd.conf"
     conf.write_text(render.render_rsyncd(facts).replace(render.RSYNCD_SECRETS, str(secrets))
-                    .replace(render.RSYNCD_LOG, str(tmp_path / "rsyncd.log")))
+                    .replace(render.RSYNCD_LOG, str(tmp_path / "rsyncd.log")).replace(render.GATE_PATH, str(gate)))
     daemon = subprocess.Popen(["rsync", "--daemon", "--no-detach", "--config=" + str(conf)])
     try:
         end = time.monotonic() + 10
@@ -131,3 +139,30 @@ def test_no_canary_on_either_node_is_not_a_failure_on_the_standby(peer):
     cfg, served, local = peer
     ok, _, detail = probe.canary(cfg, False, wait=0.3)
     assert ok and detail == "no canary written yet"
+
+
+def _rsync(cfg, *args):
+    return subprocess.run(["rsync", "--password-file=" + cfg["password_file"], "--port=%d" % cfg["port"]] +
+                          list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+
+
+def test_the_receiver_takes_no_live_push_while_it_holds_the_vip(peer, tmp_path):
+    """Both nodes hold the VIP for a moment at a partition's heal: a live push over the other's
+    unsent change must be refused (the pusher then delivers to the inbox, which merges and keeps
+    both versions); reads and the .ha-sync exchange always pass."""
+    cfg, served, local = peer
+    url = "rsync://%s@127.0.0.1/d0/" % render.SYNC_USER
+    (local / "a.txt").write_text("pushed")
+    assert _rsync(cfg, "-a", str(local / "a.txt"), url).returncode == 0        # a standby takes it
+    (tmp_path / "vip-here").write_text("")
+    (local / "b.txt").write_text("refused")
+    out = _rsync(cfg, "-a", str(local / "b.txt"), url)
+    assert out.returncode != 0 and "ha1 holds the VIP 192.0.2.100: it takes no push now" in out.stdout, out.stdout
+    assert not (served / "b.txt").exists()
+    (served / ".ha-sync" / "inbox").mkdir(parents=True)
+    assert _rsync(cfg, "-a", str(local / "b.txt"), url + ".ha-sync/inbox/").returncode == 0
+    assert (served / ".ha-sync" / "inbox" / "b.txt").read_text() == "refused"
+    fetched = tmp_path / "fetched"
+    fetched.mkdir()
+    assert _rsync(cfg, "-a", url + "a.txt", str(fetched) + "/").returncode == 0       # reads pass
+    assert (fetched / "a.txt").read_text() == "pushed"

@@ -49,6 +49,7 @@ def files(f):
     with open(AGENT_SOURCE) as handle:
         agent = handle.read()
     out = [(render.AGENT_PATH, agent, 0o755),
+           (render.GATE_PATH, render.render_gate(f), 0o755),
            (render.PASSWORD_FILE, render.render_password(f), 0o600),
            (render.RSYNCD_SECRETS, render.render_secrets(f), 0o600),
            (render.RSYNCD_CONF, render.render_rsyncd(f), 0o600),
