@@ -91,7 +91,21 @@ def test_verify_in_chinese(lab, pair):
     assert "VIP 192.0.2.100: 由本节点 (ha1) 持有" in out.stdout or "VIP 192.0.2.100: 由对端 (ha2) 持有" in out.stdout
 
 
+def replication_running_both_ways(lab):
+    """Both nodes' status says both channels run (a test before may have restarted a database:
+    the replica reconnects within CONNECT_RETRY = 10 s)."""
+    for node in ("ha1", "ha2"):
+        doc = json.loads(lab.exec_python_onsite(node, ["status", "--json"]).stdout or "{}")
+        rows = doc.get("replication") or []
+        if len(rows) != 2 or not all(r["io_thread"] == "Yes" and r["sql_thread"] == "Yes" for r in rows):
+            return False
+    return True
+
+
 def test_status_shows_exactly_one_vip_holder(lab, pair):
+    lab.wait_single_holder(VIP, timeout=30)
+    lab.wait_for(lambda: replication_running_both_ways(lab), timeout=60, interval=1,
+                 what="replication running both ways")
     holder = lab.vip_holder(VIP)
     other = "ha2" if holder == "ha1" else "ha1"
     seen = {}
