@@ -49,12 +49,9 @@ class ModuleIndex:
         platforms that are not ours (libmodulemd's stream expansion rules)."""
         if not self.platform or not isinstance(dependencies, list) or not dependencies:
             return True
-        for entry in dependencies:
-            requires = entry.get("requires") if isinstance(entry, dict) else None
-            streams = requires.get("platform") if isinstance(requires, dict) else None
+        for streams in _platform_lists(dependencies):
             if not streams:
                 return True
-            streams = [str(s) for s in streams]
             wanted = [s for s in streams if not s.startswith("-")]
             excluded = [s[1:] for s in streams if s.startswith("-")]
             if self.platform in wanted or (not wanted and self.platform not in excluded):
@@ -85,13 +82,18 @@ class ModuleIndex:
         return active
 
 
-def _platforms(dependencies: object) -> set[str]:
-    out: set[str] = set()
+def _platform_lists(dependencies: object) -> list[list[str]]:
+    """Each `dependencies` entry's `requires.platform` list ([] when it names none)."""
+    out = []
     for entry in dependencies if isinstance(dependencies, list) else []:
         requires = entry.get("requires") if isinstance(entry, dict) else None
         streams = requires.get("platform") if isinstance(requires, dict) else None
-        out.update(str(s) for s in streams or [])
+        out.append([str(s) for s in streams or []])
     return out
+
+
+def _platforms(dependencies: object) -> set[str]:
+    return {s for streams in _platform_lists(dependencies) for s in streams}
 
 
 def normalise_nevra(name: str, epoch: str, version: str, release: str, arch: str) -> str:
