@@ -308,13 +308,16 @@ class Agent(object):
         ok = proc.returncode in (0, 24)      # 24: a file vanished while sent (a later push has it)
         return ok, text
 
+    def changes_waiting(self, wait):
+        """Wait up to `wait` seconds for inotify events; True when some are there to read."""
+        try:
+            return bool(select.select([self.ino.fd], [], [], wait)[0])
+        except InterruptedError:
+            return False
+
     def keep_recording(self, wait):
         """Changes that arrive while the agent waits on the network (see rsync)."""
-        try:
-            ready = select.select([self.ino.fd], [], [], wait)[0]
-        except InterruptedError:
-            ready = []
-        if ready:
+        if self.changes_waiting(wait):
             self.handle_events(self.role == "MASTER" or self.current_role(True) == "MASTER")
         if self.dirty:              # also what the turn before the wait noted
             self.save_pending()
@@ -337,10 +340,11 @@ class Agent(object):
         copy from .ha-sync/replaced/; if it never shows up there, it is given up after STUCK."""
         batch = {}
         now = time.monotonic()
+        bases = dict(self.dirs)
         for key, entry in list(self.pending.items()):
             module, _, rel = key.partition("/")
             try:
-                live = os.lstat(os.path.join(dict(self.dirs).get(module, "/nonexistent"), rel)).st_ino
+                live = os.lstat(os.path.join(bases.get(module, "/nonexistent"), rel)).st_ino
             except OSError:
                 live = None
             if live == entry[1]:
@@ -615,11 +619,7 @@ class Agent(object):
         self.write_status()         # the backlog the peer asks for, before any network wait
         while not self.stop:
             wait = DEBOUNCE if self.pending else 0.25
-            try:
-                ready = select.select([self.ino.fd], [], [], wait)[0]
-            except InterruptedError:
-                ready = []
-            role = self.current_role(bool(ready))
+            role = self.current_role(self.changes_waiting(wait))
             # events queued while this node held the VIP are its own writes, even if it has
             # just lost the VIP (a long push attempt may have delayed reading them)
             self.handle_events(self.role == "MASTER" or role == "MASTER")
